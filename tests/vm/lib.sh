@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared shell helpers for the toolchain, kernel and VM scripts.
+#
+# Cache layout (all outside the repository):
+#   $CACHE/root/                  Debian sid chroot (the toolchain)
+#   $CACHE/root/kernel/<flavor>/  unpacked linux-source-7.2, built in place
+#   $CACHE/versions.txt           versions of the tools that matter
+#
+# CACHE defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds and is
+# overridden by the one environment variable RUST_DM_RDS_CACHE.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE=${RUST_DM_RDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds}
+ROOT=$CACHE/root
+KSRC_PKG=linux-source-7.2
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+log() {
+	echo ">>> $*" >&2
+}
+
+# Path of a kernel flavor's tree, inside the chroot and seen from the host.
+kernel_dir() { echo "/kernel/$1/linux"; }
+host_kernel_dir() { echo "$ROOT$(kernel_dir "$1")"; }
+
+# Runs a command inside the chroot, in a private mount namespace.
+#
+# Every mount made here (proc, sys, dev, the repository, VM_RODIR) lives in a
+# mount namespace of its own. It disappears with the last process in it,
+# whether the command succeeds, fails or is interrupted, so nothing is ever
+# left mounted on the host.
+in_chroot() {
+	[ -x "$ROOT/bin/bash" ] || die "no toolchain at $ROOT: run 'make toolchain' first"
+	local extra=${VM_RODIR:-}
+	unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
+		root=$1 repo=$2 extra=$3; shift 3
+		mount -t proc proc "$root/proc"
+		mount --rbind /sys "$root/sys"
+		mount --rbind /dev "$root/dev"
+		mkdir -p "$root$repo"
+		mount --bind "$repo" "$root$repo"
+		if [ -n "$extra" ]; then
+			mkdir -p "$root$extra"
+			mount --bind -o ro "$extra" "$root$extra"
+		fi
+		exec chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			LANG=C.UTF-8 VM_RODIR="$extra" CI="${CI:-}" \
+			/bin/bash -c "cd \"$repo\" && $*"
+	' in_chroot "$ROOT" "$REPO" "$extra" "$*"
+}

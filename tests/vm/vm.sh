@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boots a test kernel with virtme-ng under TCG and runs a command in it.
+#
+#   vm.sh [-f debug|perf] [-t SECONDS] [-l LOGFILE] [CMD...]
+#
+# Without CMD it opens an interactive shell. The guest's root is the
+# toolchain chroot (read-only, with overlays); the repository is mounted
+# read-write at the same path as on the host, and so are the built .ko
+# files at its top. VM_RODIR=/dir adds one more host directory, read-only,
+# at the same path. The guest gets no network device.
+
+. "$(dirname "$0")/lib.sh"
+
+flavor=debug timeout_s=0 logfile=
+while getopts "f:t:l:" o; do
+	case $o in
+	f) flavor=$OPTARG ;;
+	t) timeout_s=$OPTARG ;;
+	l) logfile=$OPTARG ;;
+	*) die "usage: vm.sh [-f debug|perf] [-t SECONDS] [-l LOGFILE] [CMD...]" ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+kdir=$(kernel_dir "$flavor")
+[ -f "$ROOT$kdir/arch/x86/boot/bzImage" ] || die "no $flavor kernel: run 'make kernel' first"
+
+args=(--run "$kdir" --disable-kvm --memory 2G --cpus 2 --rwdir "$REPO")
+[ -n "${VM_RODIR:-}" ] && args+=(--rodir "$VM_RODIR")
+# The kernel log goes to the console (and to LOGFILE); a WARN does not
+# panic, so the suite can report it, but an oops stops the guest at once.
+args+=(--append "oops=panic panic=-1 printk.devkmsg=on")
+
+q() { printf '%q ' "$@"; }
+if [ $# -eq 0 ]; then
+	in_chroot "vng $(q "${args[@]}")"
+	exit
+fi
+
+# With a log file, the kernel console goes into it too (--verbose).
+[ -n "$logfile" ] && args+=(--verbose)
+cmd="vng $(q "${args[@]}") --exec $(q "cd $REPO && $*")"
+if [ "$timeout_s" != 0 ]; then
+	cmd="timeout -k 10 $timeout_s $cmd"
+fi
+if [ -n "$logfile" ]; then
+	in_chroot "$cmd" </dev/null >"$logfile" 2>&1
+else
+	in_chroot "$cmd" </dev/null
+fi

@@ -36,9 +36,10 @@ if [ "$(cat "$hkdir/.stamp-source" 2>/dev/null)" != "$srcver" ]; then
 fi
 
 log "configuring the $flavor kernel"
-in_chroot "cd $kdir && vng --kconfig LLVM=1 >/dev/null &&
-	scripts/kconfig/merge_config.sh -m .config $REPO/tests/config $frag >/dev/null &&
-	make LLVM=1 olddefconfig >/dev/null"
+in_chroot "cd $kdir && { vng --kconfig LLVM=1 &&
+	scripts/kconfig/merge_config.sh -m .config $REPO/tests/config $frag &&
+	make LLVM=1 olddefconfig; } >/kernel/$flavor/config.log 2>&1" ||
+	die "configuring the $flavor kernel failed, see $ROOT/kernel/$flavor/config.log"
 
 # Every option the fragments ask for must have survived olddefconfig:
 # a dependency that is not met silently drops an option otherwise.

@@ -2,7 +2,7 @@
 /*
  * C headers whose APIs the modules use and the kernel crate does not cover.
  * bindgen reads this file at build time; what it emits is allow-listed by
- * the bindings/*.params files.
+ * the .params files next to it (one per wrapper).
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>

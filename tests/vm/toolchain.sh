@@ -73,7 +73,23 @@ if [ "$(cat "$ROOT/.stamp-packages" 2>/dev/null)" != "$want" ]; then
 	echo "$want" >"$ROOT/.stamp-packages"
 fi
 
-# 3. Versions that matter, printed and recorded.
+# 3. Guest tweaks (the guest's root is this chroot):
+# - virtme-init runs udevd and systemd-tmpfiles when it finds them; under
+#   TCG with the debug kernel, udev's coldplug alone took minutes. udevd is
+#   diverted (rdma-core depends on udev, so it stays installed) and replaced
+#   by tests/vm/guest-udevd, which makes only the /dev/virtio-ports links
+#   virtme-init needs. dmsetup creates its own nodes without udev.
+# - virtme-init ends with 'poweroff -f', which minbase lacks; without it
+#   init exits and the kernel panics. busybox provides it.
+for f in /usr/lib/systemd/systemd-udevd /usr/bin/systemd-tmpfiles; do
+	[ -e "$ROOT$f.vm-disabled" ] ||
+		in_chroot "dpkg-divert --quiet --local --rename --divert $f.vm-disabled --add $f" ||
+		die "could not divert $f in the chroot"
+done
+install -m 755 "$REPO/tests/vm/guest-udevd" "$ROOT/usr/lib/systemd/systemd-udevd"
+[ -e "$ROOT/usr/local/sbin/poweroff" ] || ln -s /bin/busybox "$ROOT/usr/local/sbin/poweroff"
+
+# 4. Versions that matter, printed and recorded.
 in_chroot '
 	echo "kernel source: $(dpkg-query -W -f="\${Version}" '"$KSRC_PKG"')"
 	echo "rustc:         $(rustc --version)"

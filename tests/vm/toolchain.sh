@@ -74,20 +74,23 @@ if [ "$(cat "$ROOT/.stamp-packages" 2>/dev/null)" != "$want" ]; then
 fi
 
 # 3. Guest tweaks (the guest's root is this chroot):
-# - virtme-init runs udevd and systemd-tmpfiles when it finds them; under
-#   TCG with the debug kernel, udev's coldplug alone took minutes. udevd is
-#   diverted (rdma-core depends on udev, so it stays installed) and replaced
-#   by tests/vm/guest-udevd, which makes only the /dev/virtio-ports links
-#   virtme-init needs. dmsetup creates its own nodes without udev.
+# - virtme-init runs udevd, a udev coldplug and systemd-tmpfiles when it
+#   finds them; under TCG with the debug kernel these took minutes. They are
+#   diverted (rdma-core depends on udev, so it stays installed), udevd is
+#   replaced by tests/vm/guest-udevd, which makes only the /dev/virtio-ports
+#   links virtme-init needs, and udevadm by a no-op. dmsetup creates its own
+#   nodes when udev is not running.
 # - virtme-init ends with 'poweroff -f', which minbase lacks; without it
 #   init exits and the kernel panics. busybox provides it.
-for f in /usr/lib/systemd/systemd-udevd /usr/bin/systemd-tmpfiles; do
+for f in /usr/lib/systemd/systemd-udevd /usr/bin/udevadm /usr/bin/systemd-tmpfiles; do
 	[ -e "$ROOT$f.vm-disabled" ] ||
 		in_chroot "dpkg-divert --quiet --local --rename --divert $f.vm-disabled --add $f" ||
 		die "could not divert $f in the chroot"
 done
 install -m 755 "$REPO/tests/vm/guest-udevd" "$ROOT/usr/lib/systemd/systemd-udevd"
-[ -e "$ROOT/usr/local/sbin/poweroff" ] || ln -s /bin/busybox "$ROOT/usr/local/sbin/poweroff"
+printf '#!/bin/sh\n# udev is off in the test VM (see tests/vm/toolchain.sh).\nexit 0\n' >"$ROOT/usr/bin/udevadm"
+chmod 755 "$ROOT/usr/bin/udevadm"
+[ -e "$ROOT/usr/sbin/poweroff" ] || ln -s /bin/busybox "$ROOT/usr/sbin/poweroff"
 
 # 4. Versions that matter, printed and recorded.
 in_chroot '

@@ -3,9 +3,62 @@
 //! A device-mapper `delay` target with microsecond accuracy.
 //!
 //! The target keeps the table syntax of the kernel's C `delay` target
-//! (drivers/md/dm-delay.c).
+//! (drivers/md/dm-delay.c):
+//!
+//! ```text
+//! <dev> <offset> <delay> [<wdev> <woffset> <wdelay> [<fdev> <foffset> <fdelay>]]
+//! ```
+//!
+//! The first triple serves reads, and also writes and flushes when it is the
+//! only one; the second serves writes, and also flushes when there is no
+//! third. Offsets are in sectors, delays in milliseconds; as an extension, a
+//! delay may carry the unit `ms` or `us` (`250us`).
+//!
+//! A delayed bio waits in the FIFO of its class. All bios of a class have the
+//! same delay, so each FIFO is sorted by expiry: appending is O(1), and the
+//! earliest expiry is at the head of one of the three FIFOs. One kernel
+//! thread per target sleeps until that expiry with hrtimer precision and then
+//! submits what is due.
+//!
+//! # Locking
+//!
+//! All mutable state of a target instance is in [`Queue`], behind the one
+//! mutex `Shared::queue`:
+//!
+//! - `map()` holds it only to append a bio, to check `delaying`, and to
+//!   lower `wake_at`; it never submits or sleeps under it.
+//! - The worker holds it only to take the due bios off the FIFOs and to set
+//!   `wake_at`; it submits them after unlocking, and sleeps without it.
+//! - `presuspend` holds it to clear `delaying` and take every FIFO at once;
+//!   it submits after unlocking. A `map()` that runs after that sees
+//!   `delaying == false` and remaps its bio at once, so no bio is left
+//!   behind or delayed past the suspend.
+//! - `resume` holds it to set `delaying` again; `status` holds it to read
+//!   the FIFO lengths.
+//!
+//! `wake_at` is the time the worker sleeps until (`None`: no deadline). The
+//! worker sets it when it decides how long to sleep, and `map()` lowers it
+//! when it appends a bio that expires earlier; then `map()` kicks the worker
+//! after unlocking. The worker never holds the mutex while it prepares to
+//! sleep; `bindings::kthread` documents why a kick is never lost.
 
-use kernel::prelude::*;
+use bindings::{
+    dm::{self, Bio, DmTarget, Mapped, StatusType},
+    kthread::{Context, KThread},
+};
+use core::fmt::{self, Write};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::{Arc, Mutex},
+    time::{Delta, Instant, Monotonic},
+};
+
+mod bindings {
+    pub(crate) mod dm;
+    pub(crate) mod kthread;
+    pub(crate) mod raw;
+}
 
 module! {
     type: RustDmDelay,
@@ -15,18 +68,363 @@ module! {
     license: "GPL",
 }
 
-/// The module state.
-struct RustDmDelay;
+/// The module state: the registered target type.
+struct RustDmDelay {
+    _reg: Pin<KBox<dm::Registration<Delay>>>,
+}
 
 impl kernel::Module for RustDmDelay {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("loaded\n");
-        Ok(RustDmDelay)
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let reg = KBox::pin_init(dm::Registration::new(module), GFP_KERNEL).inspect_err(|e| {
+            if *e == EEXIST {
+                pr_err!("target \"delay\" is registered already, probably by the C module dm_delay; unload it first\n");
+            }
+        })?;
+        Ok(Self { _reg: reg })
     }
 }
 
-impl Drop for RustDmDelay {
+/// The time unit a delay was given in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    /// No suffix: milliseconds, as in C.
+    Plain,
+    /// `ms`.
+    Millis,
+    /// `us`.
+    Micros,
+}
+
+/// A delay as given in the table.
+#[derive(Clone, Copy)]
+struct DelayArg {
+    value: u32,
+    unit: Unit,
+}
+
+impl DelayArg {
+    /// Parses a delay: an unsigned decimal number that fits 32 bits, with an
+    /// optional `ms` or `us` suffix. Signs, spaces and trailing junk are
+    /// refused.
+    fn parse(s: &[u8]) -> Option<Self> {
+        let (digits, unit) = if let Some(d) = s.strip_suffix(b"us") {
+            (d, Unit::Micros)
+        } else if let Some(d) = s.strip_suffix(b"ms") {
+            (d, Unit::Millis)
+        } else {
+            (s, Unit::Plain)
+        };
+        let value = parse_decimal(digits)?;
+        Some(Self {
+            value: u32::try_from(value).ok()?,
+            unit,
+        })
+    }
+
+    /// The delay as a time span.
+    fn delta(self) -> Delta {
+        let v = i64::from(self.value);
+        match self.unit {
+            Unit::Plain | Unit::Millis => Delta::from_millis(v),
+            Unit::Micros => Delta::from_micros(v),
+        }
+    }
+}
+
+impl fmt::Display for DelayArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let suffix = match self.unit {
+            Unit::Plain => "",
+            Unit::Millis => "ms",
+            Unit::Micros => "us",
+        };
+        write!(f, "{}{}", self.value, suffix)
+    }
+}
+
+/// Parses a non-empty string of decimal digits into a `u64`, refusing
+/// overflow.
+fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &c| {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+    })
+}
+
+/// The classes of bios, each with its own device, offset and delay.
+#[derive(Clone, Copy)]
+enum ClassId {
+    Read = 0,
+    Write = 1,
+    Flush = 2,
+}
+
+/// One class of bios: where they go and how long they wait.
+struct Class {
+    dev: dm::DmDev,
+    start: u64,
+    delay: DelayArg,
+}
+
+impl Class {
+    /// Builds a class from the triple at `args[first..first + 3]`, checking
+    /// the offset, then the delay, then opening the device, as C does.
+    fn new(ctx: &mut dm::Ctr<'_>, args: &dm::Args<'_>, first: usize) -> Result<Self> {
+        let arg = |i| args.get(first + i).ok_or(EINVAL);
+        let start = parse_decimal(arg(1)?.to_bytes())
+            .ok_or_else(|| ctx.fail(c"Invalid device sector", EINVAL))?;
+        let delay = DelayArg::parse(arg(2)?.to_bytes())
+            .ok_or_else(|| ctx.fail(c"Invalid delay", EINVAL))?;
+        let dev = ctx
+            .get_device(arg(0)?)
+            .map_err(|e| ctx.fail(c"Device lookup failed", e))?;
+        Ok(Self { dev, start, delay })
+    }
+
+    /// Writes the class as a table triple.
+    fn emit(&self, out: &mut dm::Status<'_>) {
+        let _ = write!(out, "{} {} {}", self.dev.name(), self.start, self.delay);
+    }
+}
+
+/// Whether `a` comes before `b`.
+fn before(a: Instant<Monotonic>, b: Instant<Monotonic>) -> bool {
+    (a - b).is_negative()
+}
+
+/// The per-bio data: when a delayed bio is due.
+#[derive(Default, Clone, Copy)]
+struct PerBio {
+    expires: Option<Instant<Monotonic>>,
+}
+
+/// The delayed bios and the state around them; see the locking rules in the
+/// crate documentation.
+struct Queue {
+    /// The delayed bios of each class (indexed by [`ClassId`]), in expiry
+    /// order. Their lengths are the in-flight counts of `status`.
+    pending: [dm::BioList<PerBio>; 3],
+    /// Whether bios are delayed; false while suspending and suspended.
+    delaying: bool,
+    /// The deadline the worker sleeps until, `None` when it has none.
+    wake_at: Option<Instant<Monotonic>>,
+}
+
+/// The part of a target instance that the worker shares.
+#[pin_data]
+struct Shared {
+    #[pin]
+    queue: Mutex<Queue>,
+}
+
+impl Shared {
+    /// Takes the bios that are due off the FIFOs, and sets and returns the
+    /// next deadline.
+    fn take_due(
+        &self,
+        now: Instant<Monotonic>,
+    ) -> ([dm::BioList<PerBio>; 3], Option<Instant<Monotonic>>) {
+        let mut due: [dm::BioList<PerBio>; 3] = Default::default();
+        let mut q = self.queue.lock();
+        let mut next: Option<Instant<Monotonic>> = None;
+        for (pending, due) in q.pending.iter_mut().zip(due.iter_mut()) {
+            while let Some(expires) = pending.front().and_then(|d| d.expires) {
+                if before(now, expires) {
+                    next = Some(match next {
+                        Some(n) if before(n, expires) => n,
+                        _ => expires,
+                    });
+                    break;
+                }
+                if let Some(bio) = pending.pop_front() {
+                    due.push_back(bio);
+                }
+            }
+        }
+        q.wake_at = next;
+        (due, next)
+    }
+
+    /// Stops delaying and returns every pending bio.
+    fn stop_delaying(&self) -> [dm::BioList<PerBio>; 3] {
+        let mut q = self.queue.lock();
+        q.delaying = false;
+        core::mem::take(&mut q.pending)
+    }
+}
+
+/// The worker: submits the bios that are due, then sleeps until the next
+/// one is, or until `map()` kicks it for an earlier one.
+fn worker(shared: &Shared, ctx: &Context) {
+    while !ctx.should_stop() {
+        let (due, next) = shared.take_due(Instant::now());
+        for list in due {
+            list.submit_all();
+        }
+        ctx.sleep_until(next);
+    }
+}
+
+/// A `delay` target instance.
+///
+/// The fields drop in order: the worker stops first, then the devices are
+/// put.
+struct Delay {
+    worker: KThread,
+    shared: Arc<Shared>,
+    classes: [Class; 3],
+    /// The number of table arguments (3, 6 or 9), for the table status.
+    argc: usize,
+}
+
+impl dm::Target for Delay {
+    type PerBio = PerBio;
+
+    const NAME: &'static CStr = c"delay";
+    const VERSION: [u32; 3] = [1, 5, 0];
+    const PASSES_INTEGRITY: bool = true;
+    const ZONED_HM: bool = true;
+
+    fn ctr(ctx: &mut dm::Ctr<'_>, args: &dm::Args<'_>) -> Result<Self> {
+        let argc = args.len();
+        if argc != 3 && argc != 6 && argc != 9 {
+            return Err(ctx.fail(c"Requires exactly 3, 6 or 9 arguments", EINVAL));
+        }
+        // The first triple serves reads; writes use the second if given, and
+        // flushes the last one given.
+        let read = Class::new(ctx, args, 0)?;
+        let write = Class::new(ctx, args, if argc >= 6 { 3 } else { 0 })?;
+        let flush = Class::new(ctx, args, argc - 3)?;
+
+        let shared = Arc::pin_init(
+            pin_init!(Shared {
+                queue <- new_mutex!(Queue {
+                    pending: Default::default(),
+                    delaying: true,
+                    wake_at: None,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+        .map_err(|e| ctx.fail(c"Cannot allocate context", e))?;
+        let worker_shared = shared.clone();
+        let worker = KThread::run(c"kdelayd-rs", move |ctx| worker(&worker_shared, ctx))
+            .map_err(|e| ctx.fail(c"Cannot start worker thread", e))?;
+
+        ctx.set_num_flush_bios(1);
+        ctx.set_num_discard_bios(1);
+        ctx.set_accounts_remapped_io(true);
+        Ok(Self {
+            worker,
+            shared,
+            classes: [read, write, flush],
+            argc,
+        })
+    }
+
+    fn map(&self, ti: &DmTarget, mut bio: Bio<PerBio>) -> Mapped<PerBio> {
+        let id = if !bio.is_write() {
+            ClassId::Read
+        } else if bio.is_preflush() {
+            ClassId::Flush
+        } else {
+            ClassId::Write
+        };
+        let class = &self.classes[id as usize];
+        let sector = class.start.wrapping_add(ti.target_offset(bio.sector()));
+        bio.remap(&class.dev, sector);
+
+        let delta = class.delay.delta();
+        if delta.is_zero() {
+            return Mapped::Remapped(bio);
+        }
+        let kick = {
+            let mut q = self.shared.queue.lock();
+            if !q.delaying {
+                return Mapped::Remapped(bio);
+            }
+            // The expiry is read under the lock, so that each FIFO stays
+            // sorted even when several CPUs append at once.
+            let expires = Instant::now() + delta;
+            bio.data_mut().expires = Some(expires);
+            q.pending[id as usize].push_back(bio);
+            let earlier = q.wake_at.is_none_or(|w| before(expires, w));
+            if earlier {
+                q.wake_at = Some(expires);
+            }
+            earlier
+        };
+        if kick {
+            self.worker.kick();
+        }
+        Mapped::Submitted
+    }
+
+    fn status(&self, kind: StatusType, out: &mut dm::Status<'_>) {
+        match kind {
+            StatusType::Info => {
+                let q = self.shared.queue.lock();
+                let [r, w, f] = &q.pending;
+                let _ = write!(out, "{} {} {}", r.len(), w.len(), f.len());
+            }
+            StatusType::Table => {
+                for (i, class) in self.classes.iter().take(self.argc / 3).enumerate() {
+                    if i > 0 {
+                        let _ = out.write_str(" ");
+                    }
+                    class.emit(out);
+                }
+            }
+            // Like C, the target measures nothing of its own.
+            StatusType::Ima => {}
+        }
+    }
+
+    fn iterate_devices(&self, devs: &mut dm::DevIter<'_>) -> Result<(), dm::Stop> {
+        for class in &self.classes {
+            devs.visit(&class.dev, class.start)?;
+        }
+        Ok(())
+    }
+
+    fn presuspend(&self) {
+        for list in self.shared.stop_delaying() {
+            list.submit_all();
+        }
+    }
+
+    fn presuspend_undo(&self) {
+        self.resume();
+    }
+
+    fn resume(&self) {
+        self.shared.queue.lock().delaying = true;
+    }
+
+    fn report_zones(
+        &self,
+        ti: &DmTarget,
+        args: &mut dm::ReportZones<'_>,
+        nr_zones: u32,
+    ) -> Result<u32> {
+        let read = &self.classes[ClassId::Read as usize];
+        let sector = read
+            .start
+            .wrapping_add(ti.target_offset(args.next_sector()));
+        args.report(&read.dev, read.start, sector, nr_zones)
+    }
+}
+
+impl Drop for Delay {
     fn drop(&mut self) {
-        pr_info!("unloaded\n");
+        // Nothing should be pending (dm suspends a live table before it
+        // destroys it), but never leave a bio behind: submit what is left
+        // while the devices are still held.
+        dm::Target::presuspend(self);
     }
 }

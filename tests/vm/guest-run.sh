@@ -16,6 +16,9 @@ run() {
 	local n=0 t rc
 	echo "TAP version 13"
 	echo "# uname: $(uname -a)"
+	# Lockdep switches itself off after its first report (or a taint):
+	# say whether it is still on when the suite starts.
+	echo "# $(grep -s 'debug_locks:' /proc/lockdep_stats | tr -s ' ')"
 	echo "1..$#"
 	for t in "$@"; do
 		n=$((n + 1))

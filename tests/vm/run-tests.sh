@@ -56,7 +56,7 @@ for g in "${groups[@]}"; do
 		continue
 	fi
 	awk '
-		/^# (uname|Totals)/ || /^# selftests:/ { print; next }
+		/^# (uname|Totals| *debug_locks)/ || /^# selftests:/ { print; next }
 		/^# (not )?ok [0-9]+/ {
 			print
 			if ($2 == "not") { sf++ } else if ($0 ~ /# SKIP/) { ss++ } else { sp++ }

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel threads, with a precise, lost-wakeup-free sleep.
+//!
+//! C header: [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
+//!
+//! [`KThread::run`] starts a thread that runs a closure; dropping the
+//! [`KThread`] stops the thread and waits for it (`kthread_stop()`). The
+//! closure gets a [`Context`], through which it checks whether it must stop
+//! and sleeps until a deadline with hrtimer precision.
+//!
+//! # The sleep and its wake-ups
+//!
+//! Another thread calls [`KThread::kick`] to make the thread re-check its
+//! work before its deadline: it sets a "kicked" flag and then wakes the task.
+//! [`Context::sleep_until`] marks the task as sleeping (`TASK_INTERRUPTIBLE`,
+//! with a full barrier after the store, as C's `set_current_state()`) and
+//! only then tests and clears the flag and `kthread_should_stop()`. Either
+//! the sleeper sees the flag, or the waker's `wake_up_process()` sees the
+//! sleeping state and makes the task runnable again, so that the following
+//! `schedule_hrtimeout_range()` returns at once: a kick is never lost. Between
+//! setting the state and scheduling, the thread calls nothing that may sleep
+//! (no mutex), as `CONFIG_DEBUG_ATOMIC_SLEEP` demands.
+
+use super::raw;
+use core::ptr;
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    ffi,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{ordering, Atomic},
+        barrier::smp_mb,
+        Arc,
+    },
+    task::Task,
+    time::{hrtimer::HrTimerExpires, Delta, Instant, Monotonic},
+    types::NotThreadSafe,
+};
+
+/// The timer slack the thread allows when it sleeps until a deadline.
+const SLACK: Delta = Delta::from_micros(5);
+
+/// What the new thread receives: the kicked flag and the closure.
+struct Payload<F> {
+    kicked: Arc<Atomic<bool>>,
+    f: F,
+}
+
+/// A running kernel thread; dropping it stops the thread.
+///
+/// # Invariants
+///
+/// `task` is a thread created with `kthread_create_on_node()` and not yet
+/// stopped. `payload` is the boxed [`Payload`] the thread was given, which
+/// `free_payload` frees; the thread takes it over when it starts running.
+pub(crate) struct KThread {
+    task: ARef<Task>,
+    kicked: Arc<Atomic<bool>>,
+    payload: *mut ffi::c_void,
+    free_payload: unsafe fn(*mut ffi::c_void),
+}
+
+// SAFETY: The handle may stop and wake the thread from any thread; the
+// payload pointer is only used in `drop`.
+unsafe impl Send for KThread {}
+
+// SAFETY: Shared references only wake the thread.
+unsafe impl Sync for KThread {}
+
+impl KThread {
+    /// Creates a thread named `name` that runs `f`, and starts it.
+    ///
+    /// `f` should return once [`Context::should_stop`] is true.
+    pub(crate) fn run<F>(name: &CStr, f: F) -> Result<Self>
+    where
+        F: FnOnce(&Context) + Send + 'static,
+    {
+        let kicked = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let payload = KBox::into_raw(KBox::new(
+            Payload {
+                kicked: kicked.clone(),
+                f,
+            },
+            GFP_KERNEL,
+        )?);
+        // SAFETY: `thread_fn::<F>` takes a `Payload<F>` box, which `payload`
+        // is; the format string and the name are NUL-terminated.
+        let task = unsafe {
+            raw::kthread_create_on_node(
+                Some(thread_fn::<F>),
+                payload.cast(),
+                raw::NUMA_NO_NODE,
+                c"%s".as_char_ptr(),
+                name.as_char_ptr(),
+            )
+        };
+        let task = match from_err_ptr(task) {
+            Ok(task) => task,
+            Err(e) => {
+                // SAFETY: The thread was not created, or never runs
+                // `thread_fn`, so the box is still ours.
+                drop(unsafe { KBox::from_raw(payload) });
+                return Err(e);
+            }
+        };
+        // SAFETY: The thread cannot exit before it is woken up, so `task` is
+        // a valid task; `Task` is a transparent wrapper of `task_struct`.
+        // Taking a reference keeps it valid until we drop it.
+        let task: ARef<Task> = ARef::from(unsafe { &*task.cast::<Task>() });
+        task.wake_up();
+        // INVARIANT: The thread was created above and runs until stopped.
+        Ok(Self {
+            task,
+            kicked,
+            payload: payload.cast(),
+            free_payload: free_payload::<F>,
+        })
+    }
+
+    /// Makes the thread return from [`Context::sleep_until`] now, or skip its
+    /// next sleep if it is not sleeping.
+    pub(crate) fn kick(&self) {
+        self.kicked.store(true, ordering::Release);
+        // `wake_up_process()` orders the store above before it reads the
+        // task state, pairing with the barrier in `sleep_until`.
+        self.task.wake_up();
+    }
+}
+
+impl Drop for KThread {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the task is a kthread not yet
+        // stopped; our reference keeps its `task_struct` alive.
+        let ret = unsafe { raw::kthread_stop(self.task.as_ptr().cast()) };
+        if ret == EINTR.to_errno() {
+            // The thread was stopped before it ran `thread_fn` (which always
+            // returns 0), so the payload is still ours to free.
+            // SAFETY: By the type invariant, `free_payload` matches `payload`,
+            // which nobody else owns now.
+            unsafe { (self.free_payload)(self.payload) };
+        }
+    }
+}
+
+/// Frees a payload that the thread never took over.
+///
+/// # Safety
+///
+/// `p` must be a `Payload<F>` box owned by the caller.
+unsafe fn free_payload<F>(p: *mut ffi::c_void) {
+    // SAFETY: Guaranteed by the caller.
+    drop(unsafe { KBox::from_raw(p.cast::<Payload<F>>()) });
+}
+
+/// The thread function.
+///
+/// # Safety
+///
+/// `data` must be a `Payload<F>` box, which the function takes over.
+unsafe extern "C" fn thread_fn<F>(data: *mut ffi::c_void) -> ffi::c_int
+where
+    F: FnOnce(&Context) + Send + 'static,
+{
+    // SAFETY: Guaranteed by the caller; `kthread()` runs this only once.
+    let payload = KBox::into_inner(unsafe { KBox::from_raw(data.cast::<Payload<F>>()) });
+    let ctx = Context {
+        kicked: payload.kicked,
+        _not_send: NotThreadSafe,
+    };
+    (payload.f)(&ctx);
+    0
+}
+
+/// The running thread's view of itself.
+///
+/// It exists only on the thread, for the duration of the closure.
+pub(crate) struct Context {
+    kicked: Arc<Atomic<bool>>,
+    _not_send: NotThreadSafe,
+}
+
+impl Context {
+    /// Whether the thread has been asked to stop.
+    pub(crate) fn should_stop(&self) -> bool {
+        // SAFETY: A `Context` exists only on the kthread itself.
+        unsafe { raw::kthread_should_stop() }
+    }
+
+    /// Sleeps until `deadline` (for ever if `None`), until kicked, or until
+    /// asked to stop, whichever comes first. Returns at once if a kick
+    /// arrived since the previous sleep.
+    pub(crate) fn sleep_until(&self, deadline: Option<Instant<Monotonic>>) {
+        let current = Task::current_raw();
+        // SAFETY: `current` is this task; storing its state with a full
+        // barrier afterwards is what C's `set_current_state()` does.
+        unsafe { ptr::write_volatile(&raw mut (*current).__state, bindings::TASK_INTERRUPTIBLE) };
+        smp_mb();
+        if self.kicked.xchg(false, ordering::Full) || self.should_stop() {
+            // SAFETY: As above; C's `__set_current_state(TASK_RUNNING)`.
+            unsafe { ptr::write_volatile(&raw mut (*current).__state, bindings::TASK_RUNNING) };
+            return;
+        }
+        let mut expires = deadline.map(|d| d.as_nanos());
+        let expires_ptr = expires.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
+        // SAFETY: `expires_ptr` is null (no timeout) or points to a valid
+        // absolute CLOCK_MONOTONIC time; the task state is set as the function
+        // expects. It returns with the task running.
+        unsafe {
+            raw::schedule_hrtimeout_range(
+                expires_ptr,
+                SLACK.as_nanos() as u64,
+                raw::hrtimer_mode_HRTIMER_MODE_ABS,
+            )
+        };
+    }
+}

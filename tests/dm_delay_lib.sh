@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers of the dm_delay_*.sh selftests (sourced, not run). Sources
+# lib.sh, and adds:
+#   DMS              dmsetup without udev synchronisation; udev is stopped,
+#                    and libdevmapper creates the /dev/mapper nodes itself
+#   mkloop MIB       prints a new loop device backed by a tmpfs file
+#   devno DEV        prints DEV's major:minor
+#   sectors DEV      prints DEV's size in 512-byte sectors
+#   dmsys NAME       prints the sysfs directory of dm device NAME
+#   dm_create NAME LEN ARGS...  creates NAME with one delay target of LEN
+#                    sectors; fails if dmsetup does
+#   dm_remove NAME   removes NAME if it exists
+#   load_rust        loads rust_dm_delay (unloading the C dm_delay first)
+#   dmd_cleanup      removes our dm devices, loop devices and tmpfs
+# Every test file calls dmd_cleanup on exit (a trap is set here).
+
+. "$(dirname "$0")/lib.sh"
+
+# udev would probe every new device through the delay, and hold it open
+# while it does; dmsetup would wait on it. See ENVIRONMENT.md.
+udevadm control --exit >/dev/null 2>&1 || true
+export DM_DISABLE_UDEV=1
+DMS="dmsetup --noudevsync"
+
+DMD_WORK=$(mktemp -d /tmp/dm_delay.XXXXXX)
+mount -t tmpfs -o size=512m dm_delay_test "$DMD_WORK"
+DMD_LOOPS=()
+DMD_NAMES=()
+
+mkloop() {
+	local f dev
+	f=$(mktemp "$DMD_WORK/loop.XXXXXX")
+	truncate -s "${1}M" "$f"
+	dev=$(losetup -f --show "$f") || return 1
+	DMD_LOOPS+=("$dev")
+	echo "$dev"
+}
+
+devno() {
+	cat "/sys/class/block/$(basename "$(readlink -f "$1")")/dev"
+}
+
+sectors() {
+	blockdev --getsz "$1"
+}
+
+dmsys() {
+	echo "/sys/dev/block/$($DMS info -c --noheadings -o major,minor --separator : "$1")"
+}
+
+dm_create() {
+	local name=$1 len=$2
+	shift 2
+	DMD_NAMES+=("$name")
+	echo "0 $len delay $*" | $DMS create "$name" 2>&1 &&
+		$DMS mknodes "$name" >/dev/null 2>&1
+}
+
+dm_remove() {
+	$DMS info "$1" >/dev/null 2>&1 || return 0
+	$DMS remove --retry "$1" >/dev/null 2>&1
+}
+
+load_rust() {
+	mod_unload dm_delay
+	grep -q '^rust_dm_delay ' /proc/modules || insmod "$KO_DIR/rust_dm_delay.ko"
+}
+
+# True when the device holds no references from dm (no holders).
+unheld() {
+	local d
+	d=/sys/class/block/$(basename "$(readlink -f "$1")")/holders
+	[ -z "$(ls -A "$d" 2>/dev/null)" ]
+}
+
+dmd_cleanup() {
+	local n l
+	for n in "${DMD_NAMES[@]}"; do
+		dm_remove "$n"
+	done
+	for l in "${DMD_LOOPS[@]}"; do
+		losetup -d "$l" 2>/dev/null
+	done
+	DMD_LOOPS=()
+	DMD_NAMES=()
+	umount "$DMD_WORK" 2>/dev/null && rmdir "$DMD_WORK"
+	mod_unload rust_dm_delay 2>/dev/null
+	true
+}
+trap dmd_cleanup EXIT

@@ -47,6 +47,10 @@ for m in "${MODULES[@]}"; do
 	ko=$KO_DIR/$m.ko
 	mod_remove "$m"
 
+	# insmod does not resolve dependencies (rdma_cm, ib_core for RDS).
+	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
+		modprobe "$dep"
+	done
 	check "$m: insmod succeeds" insmod "$ko"
 	check "$m: listed in /proc/modules after insmod" loaded "$m"
 	mod_remove "$m"

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared setup for the rust_rds_ib_addr selftests. Source it from a test
+# instead of lib.sh:
+#
+#   . "$(dirname "$0")/rds_lib.sh"
+#
+# It sources lib.sh and provides:
+#   rds_setup       soft-RoCE on a veth pair: veth0 192.0.2.1 fd00::1 fe80::1
+#                   (rxe0), veth1 192.0.2.2 fd00::2 fe80::2 (rxe1)
+#   lp_load [P=V]   insmod the livepatch and wait for its transition
+#   lp_unload       disable the livepatch, wait, rmmod
+#   ctr NAME        a counter of /sys/kernel/debug/rust_rds_ib_addr
+#   rds_bind ARGS   tests/rds_bind.py (prints ok or the errno name)
+#   rds_ping ARGS   tests/rds-ping.py
+#   wait_gid DEV ADDR   wait until RDMA device DEV has a GID for ADDR
+#   prof_start F..  start the function profiler on functions F..
+#   prof_hits F     stop the profiler, print the hits of F
+#   expect_eq DESC WANT GOT / expect_ge DESC MIN GOT   KTAP checks with
+#                   the values as diagnostics
+
+# The first RDS/IB connection of a boot triggers a known upstream lockdep
+# report between rds_trans_sem and rdma_cm's handler_mutex (ENVIRONMENT.md).
+KNOWN_REPORT_RE=${KNOWN_REPORT_RE:-rds_trans_sem}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LP=rust_rds_ib_addr
+LP_SYSFS=/sys/kernel/livepatch/$LP
+DBG=/sys/kernel/debug/$LP
+A4=192.0.2.1
+B4=192.0.2.2
+A6=fd00::1
+B6=fd00::2
+TRACING=/sys/kernel/tracing
+
+rds_bind() { python3 "$TESTS_DIR/rds_bind.py" "$@"; }
+rds_ping() { python3 "$TESTS_DIR/rds-ping.py" "$@"; }
+
+ctr() { cat "$DBG/$1"; }
+
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ktap_test_pass "$1"
+	else
+		ktap_print_msg "want $2, got $3"
+		ktap_test_fail "$1"
+	fi
+}
+
+expect_ge() {
+	if [ -n "$3" ] && [ "$3" -ge "$2" ]; then
+		ktap_test_pass "$1"
+	else
+		ktap_print_msg "want >= $2, got ${3:-nothing}"
+		ktap_test_fail "$1"
+	fi
+}
+
+# Prints the GID of an address as 32 hex digits: v4-mapped for IPv4.
+gid_of() {
+	local a=$1 left right g n i out=
+	if [[ $a != *:* ]]; then
+		IFS=. read -r g n i left <<<"$a"
+		printf '00000000000000000000ffff%02x%02x%02x%02x\n' "$g" "$n" "$i" "$left"
+		return
+	fi
+	if [[ $a == *::* ]]; then
+		left=${a%%::*} right=${a##*::}
+	else
+		left=$a right=
+	fi
+	local -a L R
+	IFS=: read -ra L <<<"$left"
+	IFS=: read -ra R <<<"$right"
+	n=$((8 - ${#L[@]} - ${#R[@]}))
+	for g in "${L[@]}"; do out+=$(printf %04x "0x$g"); done
+	for ((i = 0; i < n; i++)); do out+=0000; done
+	for g in "${R[@]}"; do out+=$(printf %04x "0x$g"); done
+	echo "$out"
+}
+
+# Waits up to 20 s until RDMA device $1 lists a GID for address $2.
+wait_gid() {
+	local want i
+	want=$(gid_of "$2")
+	for i in $(seq 1 200); do
+		if cat /sys/class/infiniband/"$1"/ports/1/gids/* 2>/dev/null |
+			tr -d ':' | grep -qx "$want"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# Waits up to 20 s until RDMA device $1 exists (or, with "gone", is gone).
+wait_ibdev() {
+	local i
+	for i in $(seq 1 200); do
+		if [ "${2:-}" = gone ]; then
+			[ -e /sys/class/infiniband/"$1" ] || return 0
+		else
+			[ -e /sys/class/infiniband/"$1" ] && return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# Creates veth pair $1/$2 (if missing) with addresses, and rxe links $3/$4
+# on them ($3/$4 may be empty for no RDMA device).
+veth_setup() {
+	local a=$1 b=$2 ra=$3 rb=$4 n4a=$5 n4b=$6 n6a=$7 n6b=$8 lla=$9 llb=${10}
+	ip link show "$a" >/dev/null 2>&1 || ip link add "$a" type veth peer name "$b"
+	ip addr replace "$n4a/24" dev "$a"
+	ip addr replace "$n4b/24" dev "$b"
+	ip -6 addr replace "$n6a/64" dev "$a" nodad
+	ip -6 addr replace "$n6b/64" dev "$b" nodad
+	ip -6 addr replace "$lla/64" dev "$a" nodad
+	ip -6 addr replace "$llb/64" dev "$b" nodad
+	ip link set "$a" up
+	ip link set "$b" up
+	if [ -n "$ra" ]; then
+		[ -e /sys/class/infiniband/"$ra" ] || rdma link add "$ra" type rxe netdev "$a"
+		[ -e /sys/class/infiniband/"$rb" ] || rdma link add "$rb" type rxe netdev "$b"
+		wait_gid "$ra" "$n4a" && wait_gid "$ra" "$n6a" &&
+			wait_gid "$rb" "$n4b" && wait_gid "$rb" "$n6b"
+	fi
+}
+
+rds_setup() {
+	modprobe -q rdma_rxe && modprobe -q rds_rdma && modprobe -q veth &&
+		modprobe -q rdma_cm || return 1
+	# Automatic link-local addresses would need DAD; fixed ones do not.
+	sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
+	veth_setup veth0 veth1 rxe0 rxe1 "$A4" "$B4" "$A6" "$B6" fe80::1 fe80::2
+}
+
+lp_wait_transition() {
+	local i
+	for i in $(seq 1 300); do
+		[ "$(cat "$LP_SYSFS/transition" 2>/dev/null)" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+lp_load() {
+	insmod "$KO_DIR/$LP.ko" "$@" && lp_wait_transition
+}
+
+lp_unload() {
+	mod_remove "$LP" && ! grep -q "^$LP " /proc/modules
+}
+
+prof_start() {
+	local f
+	[ -e "$TRACING/trace_stat" ] || mount -t tracefs nodev "$TRACING" 2>/dev/null
+	echo 0 >"$TRACING/function_profile_enabled"
+	: >"$TRACING/set_ftrace_filter"
+	for f in "$@"; do
+		echo "$f" >>"$TRACING/set_ftrace_filter"
+	done
+	echo 1 >"$TRACING/function_profile_enabled"
+}
+
+prof_hits() {
+	echo 0 >"$TRACING/function_profile_enabled"
+	awk -v f="$1" '$1 == f { s += $2 } END { print s + 0 }' "$TRACING"/trace_stat/function*
+}

@@ -90,7 +90,8 @@ done
 install -m 755 "$REPO/tests/vm/guest-udevd" "$ROOT/usr/lib/systemd/systemd-udevd"
 printf '#!/bin/sh\n# udev is off in the test VM (see tests/vm/toolchain.sh).\nexit 0\n' >"$ROOT/usr/bin/udevadm"
 chmod 755 "$ROOT/usr/bin/udevadm"
-[ -e "$ROOT/usr/sbin/poweroff" ] || ln -s /bin/busybox "$ROOT/usr/sbin/poweroff"
+[ -e "$ROOT/usr/sbin/poweroff" ] || [ -L "$ROOT/usr/sbin/poweroff" ] ||
+	ln -s /bin/busybox "$ROOT/usr/sbin/poweroff"
 
 # 4. Versions that matter, printed and recorded.
 in_chroot '

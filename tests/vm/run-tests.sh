@@ -11,7 +11,8 @@
 #   run-tests.sh [PROG...]      (default: TEST_PROGS from tests/Makefile)
 #
 # Exits non-zero on any failed test, a timeout, a kernel oops or panic, or a
-# VM that did not boot.
+# VM that did not boot. Each test has the timeout from tests/settings, each
+# boot a limit derived from it, and the whole run RUN_TIMEOUT (default 4500 s).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -33,13 +34,25 @@ for p in "${progs[@]}"; do
 	group_progs[$g]+="$p "
 done
 
+# The whole run's limit (seconds), below CI's 90 minutes.
+RUN_TIMEOUT=${RUN_TIMEOUT:-4500}
+run_end=$(($(date +%s) + RUN_TIMEOUT))
+
 pass=0 fail=0 skip=0
 for g in "${groups[@]}"; do
 	read -ra gp <<<"${group_progs[$g]}"
 	ktap=$outdir/ktap-$g.txt console=$outdir/console-$g.log
 	rm -f "$ktap" "$console"
-	# Whole-boot limit: every test may use its full timeout, plus boot time.
+	# Whole-boot limit: every test may use its full timeout, plus boot
+	# time; and the whole run stays within RUN_TIMEOUT.
 	limit=$((${#gp[@]} * (timeout_s + 15) + 180))
+	left=$((run_end - $(date +%s)))
+	[ $left -lt $limit ] && limit=$left
+	if [ $limit -le 60 ]; then
+		echo "not ok - boot '$g': no time left in RUN_TIMEOUT=${RUN_TIMEOUT}s"
+		fail=$((fail + 1))
+		continue
+	fi
 	log "boot '$g': ${gp[*]} (limit ${limit}s)"
 	start=$(date +%s)
 	"$REPO/tests/vm/vm.sh" -t "$limit" -l "$console" \

@@ -12,7 +12,7 @@
 #
 # Exits non-zero on any failed test, a timeout, a kernel oops or panic, or a
 # VM that did not boot. Each test has the timeout from tests/settings, each
-# boot a limit derived from it, and the whole run RUN_TIMEOUT (default 3000 s).
+# boot a limit derived from it, and the whole run RUN_TIMEOUT (default 4200 s).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -35,7 +35,7 @@ for p in "${progs[@]}"; do
 done
 
 # The whole run's limit (seconds), below CI's 90 minutes.
-RUN_TIMEOUT=${RUN_TIMEOUT:-3000}
+RUN_TIMEOUT=${RUN_TIMEOUT:-4200}
 run_end=$(($(date +%s) + RUN_TIMEOUT))
 
 pass=0 fail=0 skip=0

@@ -10,6 +10,9 @@
 #
 #   run-tests.sh [PROG...]      (default: TEST_PROGS from tests/Makefile)
 #
+# Results go to TEST_OUTDIR (default tests/output; it must be inside the
+# repository). Two runs at once need two different TEST_OUTDIRs.
+#
 # Exits non-zero on any failed test, a timeout, a kernel oops or panic, or a
 # VM that did not boot. Each test has the timeout from tests/settings, each
 # boot a limit derived from it, and the whole run RUN_TIMEOUT (default 4200 s).
@@ -21,7 +24,8 @@ progs=("$@")
 [ ${#progs[@]} -gt 0 ] || read -ra progs <<<"$(make -s --no-print-directory list)"
 [ ${#progs[@]} -gt 0 ] || die "no tests to run"
 timeout_s=$(sed -n 's/^timeout=//p' settings)
-outdir=$REPO/tests/output
+outdir=${TEST_OUTDIR:-$REPO/tests/output}
+case $outdir in "$REPO"/*) ;; *) die "TEST_OUTDIR must be inside the repository (the guest writes there)" ;; esac
 mkdir -p "$outdir"
 
 declare -A group_progs

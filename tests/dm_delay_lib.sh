@@ -11,6 +11,7 @@
 #                    sectors; fails if dmsetup does
 #   dm_remove NAME   removes NAME if it exists
 #   load_rust        loads rust_dm_delay (unloading the C dm_delay first)
+#   wait_status NAME FIELDS VALUE  waits until those status fields read VALUE
 #   dmd_cleanup      removes our dm devices, loop devices and tmpfs
 # Every test file calls dmd_cleanup on exit (a trap is set here).
 
@@ -64,6 +65,17 @@ dm_remove() {
 load_rust() {
 	mod_unload dm_delay
 	grep -q '^rust_dm_delay ' /proc/modules || insmod "$KO_DIR/rust_dm_delay.ko"
+}
+
+# Waits (10 s at most) until fields FIELDS (cut -f syntax) of the status
+# line of dm device NAME read VALUE; false if they never do.
+wait_status() {
+	local i
+	for i in $(seq 50); do
+		[ "$($DMS status "$1" | cut -d' ' -f"$2")" = "$3" ] && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 # True when the device holds no references from dm (no holders).

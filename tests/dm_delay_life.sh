@@ -27,10 +27,7 @@ rd=$!
 dd if="$DMD_WORK/pat" of=$X bs=64k seek=1 count=1 oflag=direct status=none &
 wr=$!
 # Wait until both bios are queued in the target.
-for _ in $(seq 50); do
-	[ "$($DMS status dmd_life | cut -d' ' -f4-5)" = "1 1" ] && break
-	sleep 0.2
-done
+wait_status dmd_life 4-5 "1 1"
 check "status counts the delayed read and write in flight" \
 	test "$($DMS status dmd_life | cut -d' ' -f4-)" = "1 1 0"
 start=$(date +%s)
@@ -50,10 +47,7 @@ check "the write reached the device" \
 # Delaying again after resume: a read queues once more.
 dd if=$X of=/dev/null bs=4k count=1 iflag=direct status=none &
 rd=$!
-for _ in $(seq 50); do
-	[ "$($DMS status dmd_life | cut -d' ' -f4)" = "1" ] && break
-	sleep 0.2
-done
+wait_status dmd_life 4 1
 check "delaying again after resume" \
 	test "$($DMS status dmd_life | cut -d' ' -f4-)" = "1 0 0"
 check "a second suspend releases it" $DMS suspend dmd_life

@@ -13,7 +13,7 @@ timeout_s=$(sed -n 's/^timeout=//p' settings)
 export KO_DIR=${KO_DIR:-$(cd .. && pwd)}
 
 run() {
-	local n=0 t rc
+	local n=0 t rc start
 	echo "TAP version 13"
 	echo "# uname: $(uname -a)"
 	# Lockdep switches itself off after its first report (or a taint):
@@ -23,8 +23,10 @@ run() {
 	for t in "$@"; do
 		n=$((n + 1))
 		echo "# selftests: rust-dm-rds: $t"
+		start=$(date +%s)
 		timeout -k 10 "$timeout_s" "./$t" </dev/null 2>&1 | sed -u 's/^/# /'
 		rc=${PIPESTATUS[0]}
+		echo "# took $(($(date +%s) - start)) s"
 		case $rc in
 		0) echo "ok $n selftests: rust-dm-rds: $t" ;;
 		4) echo "ok $n selftests: rust-dm-rds: $t # SKIP" ;;

@@ -10,6 +10,14 @@
 #
 #   run-tests.sh [PROG...]      (default: TEST_PROGS from tests/Makefile)
 #
+# Passed programs are remembered in $CACHE/results, keyed on everything
+# that can change their outcome: the test kernel's stamp, the toolchain
+# versions, the module sources (Kbuild, Makefile, *.rs, bindings/), the
+# shared files of tests/ and the program itself. A program whose key has a
+# passed result is not run again: its remembered KTAP is printed, marked
+# "# cached:". Any change to an input runs it again; a failure is never
+# remembered. CHECK_CACHE=0 runs everything (and refreshes the cache).
+#
 # Results go to TEST_OUTDIR (default tests/output; it must be inside the
 # repository). Two runs at once need two different TEST_OUTDIRs.
 #
@@ -27,6 +35,7 @@ timeout_s=$(sed -n 's/^timeout=//p' settings)
 outdir=${TEST_OUTDIR:-$REPO/tests/output}
 case $outdir in "$REPO"/*) ;; *) die "TEST_OUTDIR must be inside the repository (the guest writes there)" ;; esac
 mkdir -p "$outdir"
+rm -f "$outdir"/ktap-*.txt "$outdir"/results-*.txt
 
 declare -A group_progs
 groups=()
@@ -38,15 +47,106 @@ for p in "${progs[@]}"; do
 	group_progs[$g]+="$p "
 done
 
+# What every program's outcome depends on: the test kernel, the toolchain,
+# and every tracked or new file of the module build and of tests/, except
+# the test programs (TEST_PROGS and those asked for: each key adds its own)
+# and the benchmarks.
+resdir=$CACHE/results
+mkdir -p "$resdir"
+common_key=$(
+	cd "$REPO"
+	cat "$(host_kernel_dir debug)/.stamp-built" "$CACHE/versions.txt" 2>/dev/null || true
+	git ls-files -co --exclude-standard -- Kbuild Makefile '*.rs' bindings tests |
+		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list)) |
+		grep -v '^tests/bench/' | sort | while IFS= read -r f; do
+			[ -f "$f" ] && { echo "== $f"; cat "$f"; }
+		done
+) || die "cannot hash the inputs of the tests"
+common_key=$(echo "$common_key" | sha256sum | cut -c1-32)
+prog_key() { { echo "$common_key $1"; cat "$REPO/tests/$1"; } | sha256sum | cut -c1-32; }
+
+# Prints the results of KTAP file $1 and adds them to the totals (the
+# counts also go to file $2). Top-level lines are the programs, "# ok" /
+# "# not ok" lines inside them their subtests. A failed program with no
+# failed subtest (a timeout, a crash) counts as one failure of its own.
+pass=0 fail=0 skip=0
+count_results() {
+	local p f s
+	awk '
+		/^# (uname|Totals|cached:|took| *debug_locks)/ || /^# selftests:/ { print; next }
+		/^# (not )?ok [0-9]+/ {
+			print
+			if ($2 == "not") { sf++ } else if ($0 ~ /# SKIP/) { ss++ } else { sp++ }
+			next
+		}
+		/^(not )?ok [0-9]+/ {
+			print
+			if ($1 == "not" && sf == 0) sf = 1
+			if ($0 ~ /# SKIP/ && sp + sf + ss == 0) ss = 1
+			P += sp; F += sf; S += ss; sp = sf = ss = 0
+		}
+		END { printf "COUNTS %d %d %d\n", P + sp, F + sf, S + ss }
+	' "$1" >"$2"
+	grep -v '^COUNTS' "$2"
+	read -r _ p f s < <(grep '^COUNTS' "$2")
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+}
+
+# Remembers the KTAP of every program of KTAP file $1 that passed (a skip
+# is not remembered).
+remember_passed() {
+	local ktap=$1 p uname tmp
+	shift
+	uname=$(sed -n 's/^# uname: //p' "$ktap" | head -n1)
+	for p in "$@"; do
+		tmp=$resdir/.$p.$$
+		awk -v p="$p" -v when="$(date -u +%FT%TZ)" -v uname="$uname" '
+			$0 == "# selftests: rust-dm-rds: " p {
+				on = 1
+				sec = "# cached: " p " passed on " when " in " uname "\n"
+			}
+			on { sec = sec $0 "\n" }
+			on && /^(not )?ok [0-9]+ selftests: rust-dm-rds: / {
+				if ($1 == "ok" && $0 !~ /# SKIP/) printf "%s", sec
+				exit
+			}
+		' "$ktap" >"$tmp"
+		if [ -s "$tmp" ]; then
+			mv "$tmp" "$resdir/$(prog_key "$p").ktap"
+		else
+			rm -f "$tmp"
+		fi
+	done
+}
+
+if [ "${CHECK_CACHE:-1}" != 0 ]; then
+	cached=$outdir/ktap-cached.txt
+	for g in "${groups[@]}"; do
+		todo=
+		for p in ${group_progs[$g]}; do
+			if [ -s "$resdir/$(prog_key "$p").ktap" ]; then
+				cat "$resdir/$(prog_key "$p").ktap" >>"$cached"
+			else
+				todo+="$p "
+			fi
+		done
+		group_progs[$g]=$todo
+	done
+	if [ -s "$cached" ]; then
+		log "passed before with the same inputs, not run again (CHECK_CACHE=0 runs them):"
+		count_results "$cached" "$outdir/results-cached.txt"
+	fi
+fi
+
 # The whole run's limit (seconds), below CI's 90 minutes.
 RUN_TIMEOUT=${RUN_TIMEOUT:-4200}
 run_end=$(($(date +%s) + RUN_TIMEOUT))
 
-pass=0 fail=0 skip=0
 for g in "${groups[@]}"; do
 	read -ra gp <<<"${group_progs[$g]}"
+	[ ${#gp[@]} -gt 0 ] || continue
 	ktap=$outdir/ktap-$g.txt console=$outdir/console-$g.log
-	rm -f "$ktap" "$console"
+	rm -f "$console"
 	# Whole-boot limit: every test may use its full timeout, plus boot
 	# time; and the whole run stays within RUN_TIMEOUT.
 	limit=$((${#gp[@]} * (timeout_s + 15) + 180))
@@ -63,42 +163,25 @@ for g in "${groups[@]}"; do
 		"tests/vm/guest-run.sh $ktap ${gp[*]}" || true
 	log "boot '$g' took $(($(date +%s) - start)) s; console log: $console"
 
-	# Results: top-level lines are the programs, "# ok"/"# not ok" lines
-	# inside them are their subtests. A failed program with no failed
-	# subtest (a timeout, a crash) counts as one failure of its own.
 	if [ ! -s "$ktap" ]; then
 		echo "not ok - boot '$g': the VM did not boot or wrote no results"
 		tail -n 40 "$console" 2>/dev/null | sed 's/^/# console: /'
 		fail=$((fail + 1))
 		continue
 	fi
-	awk '
-		/^# (uname|Totals| *debug_locks)/ || /^# selftests:/ { print; next }
-		/^# (not )?ok [0-9]+/ {
-			print
-			if ($2 == "not") { sf++ } else if ($0 ~ /# SKIP/) { ss++ } else { sp++ }
-			next
-		}
-		/^(not )?ok [0-9]+/ {
-			print
-			if ($1 == "not" && sf == 0) sf = 1
-			if ($0 ~ /# SKIP/ && sp + sf + ss == 0) ss = 1
-			P += sp; F += sf; S += ss; sp = sf = ss = 0
-		}
-		END { printf "COUNTS %d %d %d\n", P + sp, F + sf, S + ss }
-	' "$ktap" >"$outdir/results-$g.txt"
-	grep -v '^COUNTS' "$outdir/results-$g.txt"
-	read -r _ p f s < <(grep '^COUNTS' "$outdir/results-$g.txt")
-	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	count_results "$ktap" "$outdir/results-$g.txt"
+	sane=1
 	if ! grep -q '^# guest-done' "$ktap"; then
 		echo "not ok - boot '$g': the guest stopped before the end of its tests"
-		fail=$((fail + 1))
+		fail=$((fail + 1)) sane=0
 	fi
 	if grep -Eq 'Kernel panic|Oops|general protection fault|BUG: unable to handle' "$console"; then
 		echo "not ok - boot '$g': the kernel oopsed or panicked"
 		grep -E -m5 -A20 'Kernel panic|Oops|general protection fault|BUG: unable to handle' "$console" | sed 's/^/# console: /'
-		fail=$((fail + 1))
+		fail=$((fail + 1)) sane=0
 	fi
+	# Only a boot that ended well vouches for its passes.
+	[ $sane = 1 ] && remember_passed "$ktap" "${gp[@]}"
 done
 
 if [ $skip -gt 0 ]; then

@@ -5,19 +5,22 @@
 # Both flavors come from the same linux-source-7.2 package, each unpacked
 # into its own directory and built in place (virtme-ng boots a tree as it
 # is). A flavor is rebuilt only when its inputs change: the source package
-# version, tests/config or tests/vm/<flavor>.config.
+# version, tests/config, tests/vm/base.config or tests/vm/<flavor>.config.
 
 . "$(dirname "$0")/lib.sh"
 
 flavor=${1:?usage: kernel.sh debug|perf}
 frag=$REPO/tests/vm/$flavor.config
 [ -f "$frag" ] || die "unknown kernel flavor '$flavor'"
+# Merged in this order onto virtme-ng's default config: what the VM does
+# not need, what the suite needs, what the flavor adds.
+frags=("$REPO/tests/vm/base.config" "$REPO/tests/config" "$frag")
 
 kdir=$(kernel_dir "$flavor")
 hkdir=$ROOT$kdir
 srcver=$(in_chroot "dpkg-query -W -f='\${Version}' $KSRC_PKG") ||
 	die "$KSRC_PKG is not installed in the chroot: run 'make toolchain'"
-key=$( (echo "$srcver"; cat "$REPO/tests/config" "$frag") | sha256sum | cut -c1-16)
+key=$( (echo "$srcver"; cat "${frags[@]}") | sha256sum | cut -c1-16)
 
 if [ "$(cat "$hkdir/.stamp-built" 2>/dev/null)" = "$key" ]; then
 	log "$flavor kernel is up to date ($hkdir)"
@@ -37,7 +40,7 @@ fi
 
 log "configuring the $flavor kernel"
 in_chroot "cd $kdir && { vng --kconfig LLVM=1 &&
-	scripts/kconfig/merge_config.sh -m .config $REPO/tests/config $frag &&
+	scripts/kconfig/merge_config.sh -m .config ${frags[*]} &&
 	make LLVM=1 olddefconfig; } >/kernel/$flavor/config.log 2>&1" ||
 	die "configuring the $flavor kernel failed, see $ROOT/kernel/$flavor/config.log"
 
@@ -52,7 +55,7 @@ while IFS= read -r line; do
 	else
 		grep -qx "$line" "$hkdir/.config" || { echo "  $opt: wanted $val, got $(grep "^$opt=" "$hkdir/.config" || echo unset)"; bad=1; }
 	fi
-done < <(cat "$REPO/tests/config" "$frag")
+done < <(cat "${frags[@]}")
 [ $bad = 0 ] || die "the $flavor kernel config lacks options the fragments ask for (see above)"
 
 log "building the $flavor kernel (about 16-25 minutes on 2 cores the first time)"

@@ -4,7 +4,7 @@
 #
 # Bind counting, the monitor's workload in small: one warm-up rds-ping to
 # the guest's own rxe address, then 66 rds-ping runs of 8 sockets each (528
-# binds; tests/rds-ping.py -r does the runs in one process). With the fast
+# binds; tests/rds-ping -r does the runs in one process). With the fast
 # path on, the warm-up takes exactly one slow check and the 66 runs none: no CM ID, and the function profiler sees no
 # rdma_bind_addr call. With fast_path=0 (legacy, FAST_PATH=0 in the
 # environment: rds_bind_count_legacy.sh), every bind creates a CM ID and
@@ -20,7 +20,7 @@ if [ "$FAST_PATH" = 1 ]; then ktap_set_plan 10; else ktap_set_plan 7; fi
 rds_setup || ktap_exit_fail_msg "soft-RoCE setup failed"
 mod_remove "$LP"
 
-# Runs rds-ping $RUNS times to $A4, one ping each (one Python process; each
+# Runs rds-ping $RUNS times to $A4, one ping each (one process; each
 # run opens and binds its 8 sockets anew); prints how many runs got a pong.
 ping_runs() {
 	rds_ping -r "$RUNS" -c 1 -w 10 -I "$A4" "$A4" | awk '/^runs/ { print $4 }'

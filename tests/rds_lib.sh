@@ -10,8 +10,8 @@
 #   lp_load [P=V]   insmod the livepatch and wait for its transition
 #   lp_unload       disable the livepatch, wait, rmmod
 #   ctr NAME        a counter of /sys/kernel/debug/rust_rds_ib_addr
-#   rds_bind ARGS   tests/rds_bind.py (prints ok or the errno name)
-#   rds_ping ARGS   tests/rds-ping.py
+#   rds_bind ARGS   tests/rds-bind (prints ok or the errno name; see rds-bind.c)
+#   rds_ping ARGS   tests/rds-ping (see rds-ping.c)
 #   wait_gid DEV ADDR   wait until RDMA device DEV has a GID for ADDR
 #   prof_start F..  start the function profiler on functions F..
 #   prof_hits F     stop the profiler, print the hits of F
@@ -32,10 +32,21 @@ A6=fd00::1
 B6=fd00::2
 TRACING=/sys/kernel/tracing
 
-rds_bind() { python3 "$TESTS_DIR/rds_bind.py" "$@"; }
-rds_ping() { python3 "$TESTS_DIR/rds-ping.py" "$@"; }
+# The C tools are built from tests/*.c by tests/vm/build.sh.
+for _t in rds-bind rds-ping; do
+	[ -x "$TESTS_DIR/$_t" ] || {
+		echo "Bail out! tests/$_t is not built (run tests/vm/build.sh)"
+		exit 1
+	}
+done
+rds_bind() { "$TESTS_DIR/rds-bind" "$@"; }
+rds_ping() { "$TESTS_DIR/rds-ping" "$@"; }
 
-ctr() { cat "$DBG/$1"; }
+# Reads with shell builtins where it can: each exec is costly in the VM.
+ctr() {
+	local v
+	read -r v <"$DBG/$1" && echo "$v"
+}
 
 expect_eq() {
 	if [ "$2" = "$3" ]; then
@@ -81,12 +92,13 @@ gid_of() {
 # Waits up to 20 s until RDMA device $1 lists a GID for address $2.
 wait_gid() {
 	local want i
+	local f g
 	want=$(gid_of "$2")
-	for i in $(seq 1 200); do
-		if cat /sys/class/infiniband/"$1"/ports/1/gids/* 2>/dev/null |
-			tr -d ':' | grep -qx "$want"; then
-			return 0
-		fi
+	for ((i = 0; i < 200; i++)); do
+		for f in /sys/class/infiniband/"$1"/ports/1/gids/*; do
+			read -r g <"$f" 2>/dev/null || continue
+			[ "${g//:/}" = "$want" ] && return 0
+		done
 		sleep 0.1
 	done
 	return 1
@@ -136,9 +148,9 @@ rds_setup() {
 }
 
 lp_wait_transition() {
-	local i
-	for i in $(seq 1 300); do
-		[ "$(cat "$LP_SYSFS/transition" 2>/dev/null)" = 0 ] && return 0
+	local i t
+	for ((i = 0; i < 300; i++)); do
+		read -r t <"$LP_SYSFS/transition" 2>/dev/null && [ "$t" = 0 ] && return 0
 		sleep 0.1
 	done
 	return 1

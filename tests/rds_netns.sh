@@ -32,9 +32,9 @@ expect_eq "bind $A4 in init_net" ok "$(rds_bind "$A4")"
 s0=$(ctr slow_checks) f0=$(ctr fast_hits) c0=$(ctr cm_ids_created)
 prof_start rdma_bind_addr
 expect_eq "bind own address in the namespace: no transport" EADDRNOTAVAIL \
-	"$(ip netns exec "$NS" python3 "$TESTS_DIR/rds_bind.py" -e EADDRNOTAVAIL 192.0.2.202)"
+	"$(ip netns exec "$NS" "$TESTS_DIR/rds-bind" -e EADDRNOTAVAIL 192.0.2.202)"
 expect_eq "bind $A4 in the namespace: no transport" EADDRNOTAVAIL \
-	"$(ip netns exec "$NS" python3 "$TESTS_DIR/rds_bind.py" -e EADDRNOTAVAIL "$A4")"
+	"$(ip netns exec "$NS" "$TESTS_DIR/rds-bind" -e EADDRNOTAVAIL "$A4")"
 expect_eq "rdma_bind_addr not called" 0 "$(prof_hits rdma_bind_addr)"
 expect_eq "no slow check, no cm_id" "0 0" \
 	"$(($(ctr slow_checks) - s0)) $(($(ctr cm_ids_created) - c0))"

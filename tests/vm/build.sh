@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Builds both modules against a test kernel flavor inside the chroot, with
-# clippy, and fails on any compiler or clippy warning. Then checks rustfmt.
+# clippy, and fails on any compiler or clippy warning. Then checks rustfmt,
+# and builds the selftests' C tools (tests/*.c, each into a program of the
+# same name without .c next to it) with clang, warnings as errors.
 #
 #   build.sh [debug|perf]
 
@@ -18,3 +20,8 @@ if grep -Eq '^(warning|error)(\[|:)' "$log"; then
 fi
 in_chroot "rustfmt --edition 2021 --config-path $kdir/.rustfmt.toml --check rust_dm_delay.rs rust_rds_ib_addr.rs" ||
 	die "rustfmt: formatting differs (run 'make rustfmt')"
+
+for src in "$REPO"/tests/*.c; do
+	in_chroot "clang -O2 -Wall -Werror -o ${src%.c} $src" ||
+		die "building $src failed"
+done

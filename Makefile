@@ -3,6 +3,8 @@
 #   make check           set up the toolchain and test kernel (first run), build,
 #                        run the selftests in QEMU
 #   make demo            boot the test VM and show the modules at work
+#   make bench           boot the perf test kernel and run the benchmarks
+#                        (report in bench/output/report.md)
 #   make [KDIR=<tree>]   build the modules (CLIPPY=1 for clippy)
 #   make rustfmtcheck    check formatting        make rustfmt: apply it
 #   make vm CMD='...'    run CMD in the test VM   make shell: guest shell
@@ -30,7 +32,7 @@ RUSTFMT = $(IN_CHROOT) rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.tom
 CRATES := rust_dm_delay.rs rust_rds_ib_addr.rs
 
 .PHONY: modules clean rustfmt rustfmtcheck toolchain kernel kernel-perf \
-	check vm shell demo
+	check vm shell demo bench
 
 modules:
 	$(KMAKE) modules
@@ -68,3 +70,8 @@ shell:
 demo: kernel
 	$(VM)/build.sh debug
 	$(VM)/vm.sh tests/demo.sh
+
+# The benchmarks run on the perf kernel (no lock or memory debugging); the
+# modules are built for it in bench/output/, the top-level .ko stay as is.
+bench: kernel-perf
+	tests/bench/run.sh

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Builds both modules against a test kernel flavor inside the chroot, with
 # clippy, and fails on any compiler or clippy warning. Then checks rustfmt,
-# and builds the selftests' C tools (tests/*.c, each into a program of the
-# same name without .c next to it) with clang, warnings as errors.
+# and builds the C tools of the selftests and benchmarks (build_tools in
+# lib.sh).
 #
 #   build.sh [debug|perf]
 
@@ -21,7 +21,4 @@ fi
 in_chroot "rustfmt --edition 2021 --config-path $kdir/.rustfmt.toml --check rust_dm_delay.rs rust_rds_ib_addr.rs" ||
 	die "rustfmt: formatting differs (run 'make rustfmt')"
 
-for src in "$REPO"/tests/*.c; do
-	in_chroot "clang -O2 -Wall -Werror -o ${src%.c} $src" ||
-		die "building $src failed"
-done
+build_tools

@@ -29,6 +29,17 @@ log() {
 kernel_dir() { echo "/kernel/$1/linux"; }
 host_kernel_dir() { echo "$ROOT$(kernel_dir "$1")"; }
 
+# Builds the C tools of the selftests and benchmarks (tests/*.c,
+# tests/bench/*.c), each into a program of the same name without .c next to
+# it, with clang in the chroot, warnings as errors.
+build_tools() {
+	local src
+	for src in "$REPO"/tests/*.c "$REPO"/tests/bench/*.c; do
+		in_chroot "clang -O2 -Wall -Werror -o ${src%.c} $src" ||
+			die "building $src failed"
+	done
+}
+
 # Runs a command inside the chroot, in a private mount namespace.
 #
 # Every mount made here (proc, sys, dev, the repository, VM_RODIR) lives in a

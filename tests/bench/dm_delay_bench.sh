@@ -1,0 +1,236 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs in the test VM: the dm-delay benchmark matrix, C dm_delay against
+# rust_dm_delay, in one boot.
+#
+#   dm_delay_bench.sh OUTDIR
+#
+# Every job runs over a delay target on top of a large dm-zero device (as in
+# the upstream dm-delay kthread patch), first with the C dm_delay loaded,
+# then with rust_dm_delay; both register the target name 'delay', so one is
+# unloaded before the other is loaded. Sub-millisecond jobs run with ours
+# only: the C target takes whole milliseconds.
+#
+# Writes OUTDIR/fio/<impl>-<job>.json (fio json+, with the latency
+# histogram), OUTDIR/dm_delay_runs.tsv (one line per run: the worker
+# kthread's CPU time before and after, the delay device's I/O counts),
+# OUTDIR/timer_floor.txt (per delay, how late a plain sleep to a deadline
+# wakes up in this VM: tests/bench/timer-floor.c) and OUTDIR/dm_delay.json
+# (see dm_delay_summary.py), and prints a table.
+#
+# Environment:
+#   BENCH_SECONDS  fio run time per job (default 10)
+#   BENCH_REPEAT   rounds per job (default 3): C, ours, C, ours, ...; the
+#                  summary reports each implementation's median run
+#   BENCH_JOBS     the jobs to run (default: all, in the order below)
+#   BENCH_IMPLS    'c rust' (default), or one of them
+#   KO_DIR         where rust_dm_delay.ko is (default: the repository top)
+
+set -u
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+KO_DIR=${KO_DIR:-$(cd "$BENCH_DIR/../.." && pwd)}
+OUT=${1:?usage: dm_delay_bench.sh OUTDIR}
+SECS=${BENCH_SECONDS:-10}
+REPEAT=${BENCH_REPEAT:-3}
+IMPLS=${BENCH_IMPLS:-c rust}
+
+# name  delay  rw  direct  numjobs  iodepth  ioengine  implementations
+# The floor jobs (delay 0) measure this VM's I/O path, which no delay can
+# undercut: see dm_delay_summary.py.
+JOBS_TABLE='
+0read           0      randread  0 1  1  psync  c,rust
+0write          0      randwrite 1 1  1  psync  c,rust
+1msread         1      randread  0 1  1  psync  c,rust
+10msread        10     randread  0 1  1  psync  c,rust
+1mswrite        1      randwrite 1 1  1  psync  c,rust
+10mswrite       10     randwrite 1 1  1  psync  c,rust
+10mswriteasync  10     randwrite 1 32 64 libaio c,rust
+100usread       100us  randread  0 1  1  psync  rust
+100uswrite      100us  randwrite 1 1  1  psync  rust
+500usread       500us  randread  0 1  1  psync  rust
+500uswrite      500us  randwrite 1 1  1  psync  rust
+'
+JOBS=${BENCH_JOBS:-$(echo "$JOBS_TABLE" | awk 'NF { print $1 }')}
+
+# 1 TiB of dm-zero: random 4k reads over it practically never hit a page
+# that an earlier read brought into the page cache.
+SIZE=2147483648
+DEV=dmd_bench
+ZERO=dmd_bench_zero
+
+# udev would probe each new device through the delay; see ENVIRONMENT.md.
+udevadm control --exit >/dev/null 2>&1 || true
+export DM_DISABLE_UDEV=1
+DMS="dmsetup --noudevsync"
+
+# The worker thread of each implementation, by its comm (at most 15
+# characters). The C target (drivers/md/dm-delay.c) starts a per-device
+# kthread, "dm-delay-flush-worker", when every delay is under 50 ms, which
+# holds for all jobs here; only for longer delays does it use a timer and
+# the kdelayd workqueue instead.
+worker_comm() {
+	case $1 in
+	c) echo dm-delay-flush- ;;
+	rust) echo kdelayd-rs ;;
+	esac
+}
+
+module_of() {
+	case $1 in
+	c) echo dm_delay ;;
+	rust) echo rust_dm_delay ;;
+	esac
+}
+
+unload_all() {
+	local m
+	for m in dm_delay rust_dm_delay; do
+		grep -q "^$m " /proc/modules && rmmod "$m"
+	done
+	return 0
+}
+
+# Loads implementation $1 alone: both register the target name "delay".
+load() {
+	unload_all
+	case $1 in
+	c) modprobe dm_delay ;;
+	rust) insmod "$KO_DIR/rust_dm_delay.ko" ;;
+	esac
+}
+
+# Prints the pids of the kernel threads whose name starts with $1 (a
+# kthread's /proc/<pid>/comm may show its full name, or the first 15
+# characters).
+pids_of() {
+	local p c
+	for p in /proc/[0-9]*; do
+		read -r c <"$p/comm" 2>/dev/null || continue
+		case $c in "$1"*) echo "${p#/proc/}" ;; esac
+	done
+}
+
+# Prints "utime+stime(ticks) sum_exec_runtime(ns) times-scheduled-in" of
+# pid $1 (- when gone). The last is the third field of schedstat: how often
+# the thread got the CPU, so its wake-ups.
+cpu_of() {
+	local pid=$1 s ns=- runs=-
+	s=$(cat "/proc/$pid/stat" 2>/dev/null) || { echo "- - -"; return; }
+	[ -r "/proc/$pid/schedstat" ] && read -r ns _ runs <"/proc/$pid/schedstat"
+	# Fields 14 and 15 (utime, stime), counted after "pid (comm) ".
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	echo "$((${12} + ${13})) $ns $runs"
+}
+
+# Prints "reads writes" completed by the delay device.
+devios() {
+	local s
+	read -r -a s <"/sys/block/dm-$1/stat"
+	echo "${s[0]} ${s[4]}"
+}
+
+cleanup() {
+	$DMS remove "$DEV" >/dev/null 2>&1
+	$DMS remove "$ZERO" >/dev/null 2>&1
+	unload_all
+}
+trap cleanup EXIT
+
+# run_one IMPL JOB ROUND DELAY RW DIRECT NUMJOBS IODEPTH IOENGINE
+run_one() {
+	local impl=$1 job=$2 round=$3 delay=$4 rw=$5 direct=$6 nj=$7 qd=$8 eng=$9
+	local minor pids _pid comm b a d0 d1 t0 t1 rc=0 extra=() out=$OUT/fio/$1-$2-$3
+
+	echo "0 $SIZE delay $ZDEVNO 0 $delay" | $DMS create "$DEV" &&
+		$DMS mknodes "$DEV" || return 1
+	minor=$($DMS info -c --noheadings -o minor "$DEV" | tr -d ' ')
+	pids=$(pids_of "$(worker_comm "$impl")")
+	_pid=$(echo "$pids" | head -n 1)
+	comm=$(cat "/proc/${_pid:-0}/comm" 2>/dev/null) || comm=$(worker_comm "$impl")
+	[ "$nj" -gt 1 ] && extra+=(--group_reporting)
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	b=$(cpu_of "${_pid:-0}")
+	d0=$(devios "$minor")
+	t0=$(date +%s%N)
+	# randrepeat=0: every run draws other offsets, so a rerun does not
+	# find the previous run's pages in the cache either; invalidate=1
+	# drops the device's cache before the job.
+	fio --name="$job" --filename="/dev/mapper/$DEV" --rw="$rw" --bs=4k \
+		--direct="$direct" --numjobs="$nj" --iodepth="$qd" \
+		--ioengine="$eng" --time_based --runtime="$SECS" \
+		--randrepeat=0 --norandommap --invalidate=1 "${extra[@]}" \
+		--output-format=json+ --output="$out.json" \
+		>/dev/null 2>"$out.err" || rc=$?
+	t1=$(date +%s%N)
+	a=$(cpu_of "${_pid:-0}")
+	d1=$(devios "$minor")
+	$DMS remove --retry "$DEV" >/dev/null 2>&1
+	printf '%s\t' "$impl" "$job" "$round" "$delay" "$rw" "$direct" "$nj" "$qd" \
+		"$eng" "$SECS" "${_pid:--}" "$(echo "$pids" | grep -c .)" \
+		"$comm" $b $a "$(getconf CLK_TCK)" $d0 $d1 \
+		"$(((t1 - t0) / 1000))" >>"$OUT/dm_delay_runs.tsv"
+	echo "$rc" >>"$OUT/dm_delay_runs.tsv"
+	return "$rc"
+}
+
+# Prints delay argument $1 ("10", "3ms", "250us") in microseconds.
+delay_us() {
+	case $1 in
+	*us) echo "${1%us}" ;;
+	*ms) echo $((${1%ms} * 1000)) ;;
+	*) echo $(($1 * 1000)) ;;
+	esac
+}
+
+# The timer floor of delay $1: how late a sleep to a deadline $1 ahead
+# wakes up in this machine (tests/bench/timer-floor.c), about 2 s of
+# sleeps; appended to timer_floor.txt once per delay.
+timer_floor() {
+	local us
+	us=$(delay_us "$1")
+	[ "$us" -gt 0 ] || return 0
+	grep -q "^delay_us $us " "$OUT/timer_floor.txt" 2>/dev/null && return 0
+	"$BENCH_DIR/timer-floor" "$us" $((us >= 20000 ? 100 : 2000000 / us > 2000 ? 2000 : 2000000 / us)) \
+		>>"$OUT/timer_floor.txt" || echo "  timer-floor $us failed" >&2
+}
+
+mkdir -p "$OUT/fio"
+rm -f "$OUT"/fio/*.json "$OUT"/fio/*.err "$OUT/dm_delay_runs.tsv" "$OUT/dm_delay.json" \
+	"$OUT/timer_floor.txt"
+printf '%s\n' impl job round delay rw direct numjobs iodepth ioengine seconds \
+	pid nworkers comm ticks0 ns0 runs0 ticks1 ns1 runs1 clk_tck devr0 devw0 devr1 devw1 wall_us \
+	fio_rc | paste -s >"$OUT/dm_delay_runs.tsv"
+
+modprobe dm_zero || exit 1
+echo "0 $SIZE zero" | $DMS create "$ZERO" && $DMS mknodes "$ZERO" || exit 1
+ZDEVNO=$($DMS info -c --noheadings -o major,minor --separator : "$ZERO" | tr -d ' ')
+
+n=$(echo "$JOBS" | wc -w)
+i=0
+for job in $JOBS; do
+	line=$(echo "$JOBS_TABLE" | awk -v j="$job" '$1 == j')
+	[ -n "$line" ] || { echo "unknown job $job" >&2; exit 1; }
+	read -r _ delay rw direct nj qd eng impls <<<"$line"
+	i=$((i + 1))
+	timer_floor "$delay"
+	# Per job, C and ours take turns, round after round: drift in the
+	# host's load hits both about equally.
+	for ((round = 1; round <= REPEAT; round++)); do
+		for impl in $IMPLS; do
+			case ",$impls," in *",$impl,"*) ;; *) continue ;; esac
+			echo "[$i/$n] $job, round $round/$REPEAT: $(module_of "$impl"), $SECS s" >&2
+			if ! load "$impl"; then
+				echo "  cannot load $(module_of "$impl")" >&2
+				continue
+			fi
+			run_one "$impl" "$job" "$round" "$delay" "$rw" "$direct" "$nj" "$qd" "$eng" ||
+				echo "  $job failed with $(module_of "$impl"), see $OUT/fio/$impl-$job-$round.err" >&2
+		done
+	done
+done
+unload_all
+
+python3 "$BENCH_DIR/dm_delay_summary.py" "$OUT"

@@ -1,0 +1,278 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# RDS bind benchmark: runs in the guest, on the perf test kernel.
+#
+#   tests/bench/rds_bench.sh OUTDIR
+#
+# Environment: RDS_BENCH_INVOCATIONS (rds-ping invocations per burst,
+# default 66, at most 528), RDS_BENCH_LOOP (binds in the tight loop,
+# default 20000), KO_DIR (where rust_rds_ib_addr.ko is; tests/lib.sh sets
+# the default).
+#
+# Four cases, in this order:
+#   tcp_floor   rds_tcp only (rds_rdma not loaded yet): RDS binds on an
+#               address of a veth pair without rxe; the floor of an RDS bind
+#   c           upstream C rds_ib_laddr_check (our module not loaded)
+#   ours_fast0  rust_rds_ib_addr loaded with fast_path=0 (legacy)
+#   ours_fast1  rust_rds_ib_addr loaded with fast_path=1
+# tcp_floor runs first so that rds_rdma is not loaded for it: a bind then
+# consults no IB transport at all. rds_rdma is never unloaded (unloading it
+# after IB connections hits an upstream bug).
+#
+# For each case, after one warm-up rds-ping (which makes the connection and
+# fills upstream's and our address lists):
+#   burst   N rds-ping invocations (-c 1, 8 binds each) to the case's own
+#           address: wall seconds, binds/s, how many got a pong
+#   loop    tests/rds-bind -t: RDS_BENCH_LOOP binds of fresh sockets:
+#           binds/s, p50 and p99 of the bind() latency
+#   loop6   the same on the case's IPv6 address (upstream's own fast path
+#           knows IPv4 only)
+# and, over the burst and the loop separately, CM IDs created (our debugfs
+# counter where the module is loaded, else the function profiler's count of
+# __rdma_create_kernel_id, which rdma_create_id() calls) and allocation
+# deltas: slab allocations (kmem:kmalloc and kmem:kmem_cache_alloc events,
+# counted by a histogram trigger, when the kernel has CONFIG_HIST_TRIGGERS),
+# order-3 page allocations (kmem:mm_page_alloc events), pages allocated,
+# compaction stalls (/proc/vmstat) and free order-3 blocks (/proc/buddyinfo).
+#
+# Writes OUTDIR/rds.json and OUTDIR/rds.md (a table, with ratios ours/C).
+
+. "$(dirname "$0")/../rds_lib.sh"
+
+die() {
+	echo "rds_bench: $*" >&2
+	exit 1
+}
+
+say() { echo "rds_bench: $*" >&2; }
+
+OUTDIR=${1:?usage: rds_bench.sh OUTDIR}
+N=${RDS_BENCH_INVOCATIONS:-66}
+LOOP=${RDS_BENCH_LOOP:-20000}
+[ "$N" -ge 1 ] && [ "$N" -le 528 ] || die "RDS_BENCH_INVOCATIONS must be 1..528"
+[ "$LOOP" -ge 100 ] || die "RDS_BENCH_LOOP must be >= 100"
+mkdir -p "$OUTDIR"
+# The addresses of tcp_floor: a veth pair with no RDMA device.
+T4=198.51.100.1
+EV=$TRACING/events/kmem/mm_page_alloc
+
+now() { date +%s.%N; }
+
+# Sums /proc/vmstat counters whose names match regex $1.
+vmstat_sum() { awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }' /proc/vmstat; }
+
+# Free order-3 blocks over all zones.
+buddy3() { awk '{ s += $8 } END { print s + 0 }' /proc/buddyinfo; }
+
+SLAB_EVENTS="kmalloc kmem_cache_alloc"
+SLAB_HIST='hist:keys=common_type:vals=hitcount,bytes_alloc'
+
+# Starts the slab allocation histograms (none without CONFIG_HIST_TRIGGERS).
+slab_start() {
+	local e
+	for e in $SLAB_EVENTS; do
+		[ -w "$TRACING/events/kmem/$e/trigger" ] || continue
+		echo "!$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
+		echo "$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
+	done
+}
+
+# Stops them; prints "allocations bytes" (-1 -1 when not available).
+slab_stop() {
+	local e f n=-1 b=-1
+	for e in $SLAB_EVENTS; do
+		f=$TRACING/events/kmem/$e/hist
+		[ -r "$f" ] && grep -q hitcount "$f" || continue
+		read -r n b < <(awk -v n="$n" -v b="$b" '
+			BEGIN { if (n < 0) { n = 0; b = 0 } }
+			/hitcount:/ {
+				for (i = 1; i < NF; i++) {
+					if ($i == "hitcount:") n += $(i + 1)
+					if ($i == "bytes_alloc:") b += $(i + 1)
+				}
+			}
+			END { print n, b }' "$f")
+		echo "!$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger"
+	done
+	echo "$n $b"
+}
+
+# Starts counting: CM IDs and allocations.
+count_start() {
+	prof_start __rdma_create_kernel_id rdma_bind_addr
+	# An empty filter would profile every function of the kernel.
+	if [ "$(grep -c . "$TRACING/set_ftrace_filter")" != 2 ]; then
+		echo 0 >"$TRACING/function_profile_enabled"
+		die "cannot profile __rdma_create_kernel_id and rdma_bind_addr"
+	fi
+	if [ -d "$EV" ]; then
+		echo 0 >"$EV/enable"
+		echo 'order == 3' >"$EV/filter"
+		echo 8192 >"$TRACING/buffer_size_kb"
+		: >"$TRACING/trace"
+		echo 1 >"$EV/enable"
+	fi
+	slab_start
+	_cm0=$(cm_ctr)
+	_pg0=$(vmstat_sum '^pgalloc_')
+	_cs0=$(vmstat_sum '^compact_stall$')
+	_b30=$(buddy3)
+}
+
+# The module's CM ID counter, or nothing when it is not loaded.
+cm_ctr() { cat "$DBG/cm_ids_created" 2>/dev/null; }
+
+# Stops counting; prints "cm_ids bind_addr_calls order3_allocs pgalloc
+# compact_stalls buddy_order3_free_delta slab_allocs slab_bytes".
+count_stop() {
+	local cm cm1 o3=-1 bind slab
+	cm=$(prof_hits __rdma_create_kernel_id)
+	bind=$(awk '$1 == "rdma_bind_addr" { s += $2 } END { print s + 0 }' "$TRACING"/trace_stat/function*)
+	cm1=$(cm_ctr)
+	[ -n "$cm1" ] && cm=$((cm1 - _cm0))
+	slab=$(slab_stop)
+	if [ -d "$EV" ]; then
+		echo 0 >"$EV/enable"
+		o3=$(grep -c 'mm_page_alloc:' "$TRACING/trace")
+		echo 0 >"$EV/filter"
+	fi
+	echo "$cm $bind $o3 $(($(vmstat_sum '^pgalloc_') - _pg0))" \
+		"$(($(vmstat_sum '^compact_stall$') - _cs0)) $(($(buddy3) - _b30)) $slab"
+}
+
+# Times a tight loop of $LOOP binds to $3 for case $1; appends its lines,
+# keys prefixed with $2, to $RES.
+loop_measure() {
+	local name=$1 key=$2 addr=$3 line c
+	say "$name: tight loop of $LOOP binds to $addr"
+	count_start
+	line=$("$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
+	read -ra c < <(count_stop)
+	say "$name: $line"
+	# binds N failed F seconds S binds_per_s R p50_us P p99_us Q
+	set -- $line
+	{
+		echo "$name ${key}_failed $4"
+		echo "$name ${key}_binds_per_s $8"
+		echo "$name ${key}_p50_us ${10}"
+		echo "$name ${key}_p99_us ${12}"
+		echo "$name ${key}_cm_ids ${c[0]}"
+		echo "$name ${key}_rdma_bind_addr_calls ${c[1]}"
+		echo "$name ${key}_order3_allocs ${c[2]}"
+		echo "$name ${key}_pgalloc ${c[3]}"
+		echo "$name ${key}_compact_stalls ${c[4]}"
+		echo "$name ${key}_buddy_order3_free_delta ${c[5]}"
+		echo "$name ${key}_slab_allocs ${c[6]}"
+		echo "$name ${key}_slab_bytes ${c[7]}"
+	} >>"$RES"
+}
+
+# Measures one case on IPv4 address $2 and IPv6 address $3; appends
+# "name key value" lines to $RES.
+measure() {
+	local name=$1 addr=$2 addr6=$3 i pongs=0 t0 t1 secs c
+	say "$name: warm-up rds-ping to $addr"
+	rds_ping -c 1 -w 30 -I "$addr" "$addr" >/dev/null ||
+		say "$name: warm-up rds-ping got no pong"
+
+	say "$name: burst of $N rds-ping invocations"
+	count_start
+	t0=$(now)
+	for ((i = 0; i < N; i++)); do
+		rds_ping -c 1 -w 10 -I "$addr" "$addr" >/dev/null && pongs=$((pongs + 1))
+	done
+	t1=$(now)
+	read -ra c < <(count_stop)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	{
+		echo "$name burst_seconds $secs"
+		echo "$name burst_binds_per_s $(awk -v s="$secs" -v n="$N" 'BEGIN { printf "%.1f", n * 8 / s }')"
+		echo "$name burst_pongs $pongs"
+		echo "$name cm_ids ${c[0]}"
+		echo "$name rdma_bind_addr_calls ${c[1]}"
+		echo "$name burst_order3_allocs ${c[2]}"
+		echo "$name burst_pgalloc ${c[3]}"
+		echo "$name burst_compact_stalls ${c[4]}"
+		echo "$name burst_buddy_order3_free_delta ${c[5]}"
+		echo "$name burst_slab_allocs ${c[6]}"
+		echo "$name burst_slab_bytes ${c[7]}"
+	} >>"$RES"
+
+	loop_measure "$name" loop "$addr"
+	# Upstream's own fast path knows IPv4 addresses only.
+	rds_bind "$addr6" >/dev/null || say "$name: warm-up bind to $addr6 failed"
+	loop_measure "$name" loop6 "$addr6"
+}
+
+RES=$OUTDIR/rds-raw.txt
+: >"$RES"
+say "uname: $(uname -r); $N invocations, $LOOP loop binds; KO_DIR=$KO_DIR"
+grep -q '^rds_rdma ' /proc/modules &&
+	say "warning: rds_rdma is already loaded; tcp_floor will also consult the IB transport"
+mod_remove "$LP"
+
+# tcp_floor: before rds_rdma is loaded.
+# rdma_cm (no RDS transport) only so that its functions can be profiled.
+modprobe -q veth && modprobe -q rds_tcp && modprobe -q rdma_cm ||
+	die "cannot load veth, rds_tcp and rdma_cm"
+sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
+veth_setup tveth0 tveth1 "" "" "$T4" 198.51.100.2 fd01::1 fd01::2 fe80::11 fe80::12
+measure tcp_floor "$T4" fd01::1
+
+rds_setup || die "soft-RoCE setup failed"
+measure c "$A4" "$A6"
+
+for fp in 0 1; do
+	lp_load fast_path=$fp || die "cannot load $LP (KO_DIR=$KO_DIR)"
+	measure ours_fast$fp "$A4" "$A6"
+	lp_unload || die "cannot unload $LP"
+done
+
+# rds.json and rds.md from the raw lines.
+awk -v n="$N" -v loop="$LOOP" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" '
+	{ v[$1, $2] = $3; if (!($2 in seen)) { seen[$2] = 1; keys[++nk] = $2 } }
+	function ratio(c, k) {
+		return v["c", k] + 0 ? sprintf("%.2f", v[c, k] / v["c", k]) : "-"
+	}
+	END {
+		split("c ours_fast0 ours_fast1 tcp_floor", cs, " ")
+		printf "{\"invocations\":%d,\"loop_binds\":%d,\"cases\":{", n, loop >json
+		for (i = 1; i <= 4; i++) {
+			printf "%s\"%s\":{", (i > 1 ? "," : ""), cs[i] >json
+			for (k = 1; k <= nk; k++)
+			{
+				val = ((cs[i], keys[k]) in v) ? v[cs[i], keys[k]] : ""
+				if (val !~ /^-?[0-9]+(\.[0-9]+)?$/)
+					val = "null"
+				printf "%s\"%s\":%s", (k > 1 ? "," : ""), keys[k], val >json
+			}
+			printf "}" >json
+		}
+		printf "}}\n" >json
+
+		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop.\n\n", n, loop >md
+		printf "| case | burst s | burst binds/s | loop binds/s | loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) | order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |\n" >md
+		printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" >md
+		for (i = 1; i <= 4; i++) {
+			c = cs[i]
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c,
+				v[c, "burst_seconds"], v[c, "burst_binds_per_s"], v[c, "loop_binds_per_s"],
+				v[c, "loop_p50_us"], v[c, "loop_p99_us"], v[c, "cm_ids"], v[c, "loop_cm_ids"],
+				(v[c, "loop_slab_allocs"] < 0 ? "-" : sprintf("%.1f", v[c, "loop_slab_allocs"] / loop)),
+				(v[c, "burst_order3_allocs"] < 0 ? "-" : v[c, "burst_order3_allocs"] + v[c, "loop_order3_allocs"]),
+				ratio(c, "burst_binds_per_s"), ratio(c, "loop_binds_per_s"), ratio(c, "loop_p50_us") >md
+		}
+		printf "\nIPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %d binds. Upstream C caches IPv4 addresses only.\n\n", loop >md
+		printf "| case | loop6 binds/s | loop6 p50 us | loop6 p99 us | CM IDs (loop6) | slab allocs per bind (loop6) | loop6 binds/s vs C | loop6 p50 vs C |\n" >md
+		printf "|---|---|---|---|---|---|---|---|\n" >md
+		for (i = 1; i <= 4; i++) {
+			c = cs[i]
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c,
+				v[c, "loop6_binds_per_s"], v[c, "loop6_p50_us"], v[c, "loop6_p99_us"], v[c, "loop6_cm_ids"],
+				(v[c, "loop6_slab_allocs"] < 0 ? "-" : sprintf("%.1f", v[c, "loop6_slab_allocs"] / loop)),
+				ratio(c, "loop6_binds_per_s"), ratio(c, "loop6_p50_us") >md
+		}
+		printf "\nRatios are case / c. The burst includes process start-up; the loop times bind() alone (p50/p99) and socket+bind+close (binds/s).\n" >md
+	}' "$RES"
+python3 -m json.tool "$OUTDIR/rds.json" >/dev/null || die "rds.json is not valid JSON"
+cat "$OUTDIR/rds.md"

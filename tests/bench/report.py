@@ -118,7 +118,7 @@ def job_table(j):
         row("%s completion latency (µs)" % label, lambda r, k=key: r["clat_us"][k], f0, key)
     row("mean latency − requested delay", lambda r: r, error_text)
     row("p50 latency − requested delay (µs)", lambda r: r.get("p50_error_us"), f0)
-    row("minimum latency (µs)", lambda r: r["clat_us"].get("min"), f0)
+    row("minimum completion latency (µs; synchronous jobs)", lambda r: r["clat_us"].get("min"), f0)
     if j["delay_us"]:
         row("I/Os that completed before the requested delay (%)",
             lambda r: None if r.get("below_delay") is None else 100 * r["below_delay"], f2)

@@ -23,7 +23,7 @@
 #
 # Exits non-zero on any failed test, a timeout, a kernel oops or panic, or a
 # VM that did not boot. Each test has the timeout from tests/settings, each
-# boot a limit derived from it, and the whole run RUN_TIMEOUT (default 4200 s).
+# boot a limit derived from it, and the whole run RUN_TIMEOUT (default 3600 s).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -139,7 +139,7 @@ if [ "${CHECK_CACHE:-1}" != 0 ]; then
 fi
 
 # The whole run's limit (seconds), below CI's 90 minutes.
-RUN_TIMEOUT=${RUN_TIMEOUT:-4200}
+RUN_TIMEOUT=${RUN_TIMEOUT:-3600}
 run_end=$(($(date +%s) + RUN_TIMEOUT))
 
 for g in "${groups[@]}"; do

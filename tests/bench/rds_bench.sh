@@ -6,18 +6,21 @@
 #
 # Environment: RDS_BENCH_INVOCATIONS (rds-ping invocations per burst,
 # default 66, at most 528), RDS_BENCH_LOOP (binds in the tight loop,
-# default 20000), KO_DIR (where rust_rds_ib_addr.ko is; tests/lib.sh sets
-# the default).
+# default 20000), RDS_BENCH_ROUNDS (rounds, default 3; each number reported
+# is the median of the rounds), KO_DIR (where rust_rds_ib_addr.ko is;
+# tests/lib.sh sets the default).
 #
-# Four cases, in this order:
+# Four cases:
 #   tcp_floor   rds_tcp only (rds_rdma not loaded yet): RDS binds on an
 #               address of a veth pair without rxe; the floor of an RDS bind
 #   c           upstream C rds_ib_laddr_check (our module not loaded)
 #   ours_fast0  rust_rds_ib_addr loaded with fast_path=0 (legacy)
-#   ours_fast1  rust_rds_ib_addr loaded with fast_path=1
-# tcp_floor runs first so that rds_rdma is not loaded for it: a bind then
-# consults no IB transport at all. rds_rdma is never unloaded (unloading it
-# after IB connections hits an upstream bug).
+#   ours_fast1  rust_rds_ib_addr with fast_path=1 (switched in debugfs)
+# tcp_floor's rounds run first so that rds_rdma is not loaded for them: a
+# bind then consults no IB transport at all. Then each round measures c,
+# ours_fast0 and ours_fast1 in turn, so that drift in the host's load hits
+# them alike. rds_rdma is never unloaded (unloading it after IB connections
+# hits an upstream bug).
 #
 # For each case, after one warm-up rds-ping (which makes the connection and
 # fills upstream's and our address lists):
@@ -49,8 +52,10 @@ say() { echo "rds_bench: $*" >&2; }
 OUTDIR=${1:?usage: rds_bench.sh OUTDIR}
 N=${RDS_BENCH_INVOCATIONS:-66}
 LOOP=${RDS_BENCH_LOOP:-20000}
+ROUNDS=${RDS_BENCH_ROUNDS:-3}
 [ "$N" -ge 1 ] && [ "$N" -le 528 ] || die "RDS_BENCH_INVOCATIONS must be 1..528"
 [ "$LOOP" -ge 100 ] || die "RDS_BENCH_LOOP must be >= 100"
+[ "$ROUNDS" -ge 1 ] || die "RDS_BENCH_ROUNDS must be >= 1"
 mkdir -p "$OUTDIR"
 # The addresses of tcp_floor: a veth pair with no RDMA device.
 T4=198.51.100.1
@@ -204,9 +209,21 @@ measure() {
 	loop_measure "$name" loop6 "$addr6"
 }
 
-RES=$OUTDIR/rds-raw.txt
-: >"$RES"
-say "uname: $(uname -r); $N invocations, $LOOP loop binds; KO_DIR=$KO_DIR"
+RES=$OUTDIR/rds-round.txt
+RAW=$OUTDIR/rds-raw.txt
+: >"$RAW"
+
+# Measures case $2 in round $1 (measure's arguments follow); appends its
+# lines, prefixed with the round, to $RAW.
+round_measure() {
+	local round=$1
+	shift
+	: >"$RES"
+	measure "$@"
+	sed "s/^/$round /" "$RES" >>"$RAW"
+}
+
+say "uname: $(uname -r); $ROUNDS rounds of $N invocations and $LOOP loop binds; KO_DIR=$KO_DIR"
 grep -q '^rds_rdma ' /proc/modules &&
 	say "warning: rds_rdma is already loaded; tcp_floor will also consult the IB transport"
 mod_remove "$LP"
@@ -217,26 +234,44 @@ modprobe -q veth && modprobe -q rds_tcp && modprobe -q rdma_cm ||
 	die "cannot load veth, rds_tcp and rdma_cm"
 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 veth_setup tveth0 tveth1 "" "" "$T4" 198.51.100.2 fd01::1 fd01::2 fe80::11 fe80::12
-measure tcp_floor "$T4" fd01::1
+for ((r = 1; r <= ROUNDS; r++)); do
+	round_measure $r tcp_floor "$T4" fd01::1
+done
 
 rds_setup || die "soft-RoCE setup failed"
-measure c "$A4" "$A6"
-
-for fp in 0 1; do
-	lp_load fast_path=$fp || die "cannot load $LP (KO_DIR=$KO_DIR)"
-	measure ours_fast$fp "$A4" "$A6"
+for ((r = 1; r <= ROUNDS; r++)); do
+	round_measure $r c "$A4" "$A6"
+	lp_load fast_path=0 || die "cannot load $LP (KO_DIR=$KO_DIR)"
+	round_measure $r ours_fast0 "$A4" "$A6"
+	echo 1 >"$DBG/fast_path" || die "cannot switch the fast path on"
+	round_measure $r ours_fast1 "$A4" "$A6"
 	lp_unload || die "cannot unload $LP"
 done
 
-# rds.json and rds.md from the raw lines.
-awk -v n="$N" -v loop="$LOOP" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" '
-	{ v[$1, $2] = $3; if (!($2 in seen)) { seen[$2] = 1; keys[++nk] = $2 } }
+# rds.json and rds.md from the raw lines: the median of the rounds.
+awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" '
+	{
+		k = $2 SUBSEP $3
+		cnt[k]++
+		all[k, cnt[k]] = $4
+		if (!($3 in seen)) { seen[$3] = 1; keys[++nk] = $3 }
+	}
+	function median(k,    m, i, j, t, a) {
+		m = cnt[k]
+		for (i = 1; i <= m; i++) a[i] = all[k, i]
+		for (i = 2; i <= m; i++)
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return a[int((m + 1) / 2)]
+	}
 	function ratio(c, k) {
 		return v["c", k] + 0 ? sprintf("%.2f", v[c, k] / v["c", k]) : "-"
 	}
 	END {
+		for (k in cnt) v[k] = median(k)
 		split("c ours_fast0 ours_fast1 tcp_floor", cs, " ")
-		printf "{\"invocations\":%d,\"loop_binds\":%d,\"cases\":{", n, loop >json
+		printf "{\"invocations\":%d,\"loop_binds\":%d,\"rounds\":%d,\"cases\":{", n, loop, rounds >json
 		for (i = 1; i <= 4; i++) {
 			printf "%s\"%s\":{", (i > 1 ? "," : ""), cs[i] >json
 			for (k = 1; k <= nk; k++)
@@ -250,7 +285,7 @@ awk -v n="$N" -v loop="$LOOP" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" 
 		}
 		printf "}}\n" >json
 
-		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop.\n\n", n, loop >md
+		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop; every number is the median of %d rounds.\n\n", n, loop, rounds >md
 		printf "| case | burst s | burst binds/s | loop binds/s | loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) | order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |\n" >md
 		printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" >md
 		for (i = 1; i <= 4; i++) {
@@ -273,6 +308,6 @@ awk -v n="$N" -v loop="$LOOP" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" 
 				ratio(c, "loop6_binds_per_s"), ratio(c, "loop6_p50_us") >md
 		}
 		printf "\nRatios are case / c. The burst includes process start-up; the loop times bind() alone (p50/p99) and socket+bind+close (binds/s).\n" >md
-	}' "$RES"
+	}' "$RAW"
 python3 -m json.tool "$OUTDIR/rds.json" >/dev/null || die "rds.json is not valid JSON"
 cat "$OUTDIR/rds.md"

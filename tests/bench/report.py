@@ -205,20 +205,24 @@ def plot(jobs, outdir):
     gp = ["set terminal pngcairo size %d,%d font 'sans,10' noenhanced" % (1500, 420 * rows),
           "set output '../%s'" % png,
           "set multiplot layout %d,%d title 'dm-delay completion latency, ours against C "
-          "(CDF from fio latency histograms; dashed: requested delay)'" % (rows, cols),
+          "(CDF from fio latency histograms; dashed: requested delay x delayed I/Os per fio I/O)'" % (rows, cols),
           "set logscale x", "set grid", "set yrange [0:1.02]",
           "set xlabel 'completion latency (ms)'", "set ylabel 'fraction of I/Os'",
           "set key bottom right"]
     for j, curves in panels:
-        d_ms = j["delay_us"] / 1000
+        # The dashed line: the requested delay, times the delayed device
+        # I/Os each fio I/O waits for (2 for a buffered 4k read here).
+        k = max([r.get("delays_per_io", 1) for r in j["results"].values()] + [1])
+        d_ms = k * j["delay_us"] / 1000
         mark = os.path.join(pdir, "%s-delay.dat" % j["name"])
         with open(mark, "w") as f:
             f.write("%g 0\n%g 1\n" % (d_ms, d_ms))
-        title = "%s: %s %s, %s, delay %s" % (
+        title = "%s: %s %s, %s, delay %s%s" % (
             j["name"], j["rw"], "direct" if j["direct"] else "buffered",
             "QD1" if j["numjobs"] * j["iodepth"] == 1
             else "%dx QD%d" % (j["numjobs"], j["iodepth"]),
-            delay_text(j["delay_us"]).replace("µ", "u"))
+            delay_text(j["delay_us"]).replace("µ", "u"),
+            " (%d device I/Os each)" % k if k > 1 else "")
         gp += ["set title '%s'" % title,
                "plot " + ", ".join(curves) +
                ", '%s' using 1:2 with lines dt 2 lc rgb 'black' notitle" % os.path.basename(mark)]
@@ -274,8 +278,11 @@ def main():
             "`delay`), and each implementation's round with the median IOPS is reported. The "
             "floor jobs (delay 0) measure this VM's I/O path: achievable IOPS = 1 / (delays per "
             "I/O × delay + that path's latency); the VM timer floor is how late a plain sleep "
-            "to a deadline wakes up here (tests/bench/timer-floor.c). Buffered reads are random over 1 TiB with the page cache dropped first, so "
-            "the cache serves none of them (device I/Os per fio I/O ≈ 1). Theoretical maximum "
+            "to a deadline wakes up here (tests/bench/timer-floor.c). Buffered reads are random "
+            "over 1 TiB with the page cache dropped first, so the cache serves none of them; "
+            "each still reaches the device as the number of I/Os in the row 'device I/Os per "
+            "fio I/O' (from the delay device's /sys/block/dm-N/stat), and waits that many delays. "
+            "Theoretical maximum "
             "IOPS = jobs × queue depth / delay. The worker is the target's kernel thread: "
             "`kdelayd-rs` for ours; for C, `dm-delay-flush-worker`, the kthread dm-delay.c "
             "starts when every delay is under 50 ms (above that it uses a timer and the "

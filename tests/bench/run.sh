@@ -19,7 +19,7 @@
 #   BENCH_TIMEOUT  cap on the VM run, in seconds (default 1500)
 #   BENCH_JOBS, BENCH_IMPLS  a subset of the dm-delay matrix (see
 #                  tests/bench/dm_delay_bench.sh)
-#   RDS_BENCH_INVOCATIONS, RDS_BENCH_LOOP  the size of the RDS benchmark
+#   RDS_BENCH_INVOCATIONS, RDS_BENCH_LOOP, RDS_BENCH_ROUNDS  the size of the RDS benchmark
 #                  (see tests/bench/rds_bench.sh)
 
 . "$(dirname "$0")/../vm/lib.sh"
@@ -53,7 +53,7 @@ rm -f "$out/report.md" "$out/report.json" "$out/dm_delay_latency.png"
 rm -rf "$out/plot"
 
 env=("KO_DIR=$mods" "BENCH_SECONDS=${BENCH_SECONDS:-10}")
-for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP; do
+for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP RDS_BENCH_ROUNDS; do
 	[ -n "${!v:-}" ] && env+=("$v='${!v}'")
 done
 log "booting the $flavor kernel and running the benchmarks (log: ${out#"$REPO"/}/vm.log)"

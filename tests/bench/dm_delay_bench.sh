@@ -21,7 +21,7 @@
 # Environment:
 #   BENCH_SECONDS  fio run time per job (default 10)
 #   BENCH_REPEAT   rounds per job (default 3): C, ours, C, ours, ...; the
-#                  summary reports each implementation's median run
+#                  summary reports each implementation's best run (highest IOPS)
 #   BENCH_JOBS     the jobs to run (default: all, in the order below)
 #   BENCH_IMPLS    'c rust' (default), or one of them
 #   KO_DIR         where rust_dm_delay.ko is (default: the repository top)

@@ -34,8 +34,11 @@ the same VM (min, p50, p99, mean). No delay target can be more precise than
 that; the completion latency adds the I/O path and a wake-up on top.
 
 Each job runs in several rounds (BENCH_REPEAT); per implementation, the
-round with the median IOPS is reported, and "rounds" lists every round's
-IOPS and p50. Each job also gets "ratio": ours / C, for the metrics both
+round with the highest IOPS is reported, and "rounds" lists every round's
+IOPS and p50. The best round, not the median: on this shared 2-core host
+interference only ever slows a round down (a QD1 round at 1 ms moved by
+up to 12% between runs, the median with it), so the best round is the
+closest to what the implementation itself costs, for C as for ours. Each job also gets "ratio": ours / C, for the metrics both
 have.
 """
 
@@ -201,12 +204,12 @@ def timer_floors(outdir):
     return floors
 
 
-def median_round(rounds):
-    """The round with the median IOPS, plus every round's IOPS and p50."""
+def best_round(rounds):
+    """The round with the highest IOPS, plus every round's IOPS and p50."""
     done = sorted((r for r in rounds if "iops" in r), key=lambda r: r["iops"])
     if not done:
         return rounds[0]
-    res = dict(done[(len(done) - 1) // 2])
+    res = dict(done[-1])
     res["rounds"] = [{"iops": r["iops"], "p50_us": r["clat_us"]["p50"]} for r in rounds
                      if "iops" in r]
     res["rounds_failed"] = len(rounds) - len(done)
@@ -237,7 +240,7 @@ def summarise(outdir):
         j.setdefault("rounds", {}).setdefault(run["impl"], []).append(result(run, outdir))
     for j in jobs.values():
         for impl, rounds in j.pop("rounds").items():
-            j["results"][impl] = median_round(rounds)
+            j["results"][impl] = best_round(rounds)
     add_achievable(jobs.values())
     floors = timer_floors(outdir)
     for j in jobs.values():

@@ -14,7 +14,7 @@
 #
 # Environment:
 #   BENCH_SECONDS  fio run time per dm-delay run (default 10)
-#   BENCH_REPEAT   rounds per dm-delay job (default 3; the median is reported)
+#   BENCH_REPEAT   rounds per dm-delay job (default 3; the best round is reported)
 #   BENCH_FLAVOR   test kernel flavor (default perf; debug for development)
 #   BENCH_TIMEOUT  cap on the VM run, in seconds (default 1500)
 #   BENCH_JOBS, BENCH_IMPLS  a subset of the dm-delay matrix (see

@@ -261,7 +261,8 @@ def main():
         "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
             meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024,
             host.get("host", "")),
-        "- fio: %s s per run, %s rounds per job" % (meta.get("seconds", "?"), meta.get("repeat", "?")),
+        "- fio: %s s per run, %s rounds per job (%s for 1msread and 1mswrite)" % (
+            meta.get("seconds", "?"), meta.get("repeat", "?"), meta.get("repeat_wake", "?")),
         "- run time: %s" % host.get("elapsed", "?"),
         ""]
 
@@ -273,7 +274,9 @@ def main():
             md += ["**Incomplete** (status: %s)." % status.get("dm_delay", "unknown"), ""]
         md += [
             "fio over a `delay` target on top of a 1 TiB `dm-zero` device, one job after the "
-            "other, in the same boot. Each job runs %s rounds of %s s; in each round the C "
+            "other, in the same boot. Each job runs %s rounds of %s s (1msread and 1mswrite %s: "
+            "there ours is bound by how fast this VM wakes a thread, and noise from the shared "
+            "host moves a round the most); in each round the C "
             "`dm_delay` and then `rust_dm_delay` is loaded (both register the target name "
             "`delay`), and each implementation's round with the highest IOPS is reported "
             "(interference from the shared host only slows a round down). The "
@@ -289,7 +292,7 @@ def main():
             "starts when every delay is under 50 ms (above that it uses a timer and the "
             "`kdelayd` workqueue instead). The C target counts its delay in jiffies and polls: "
             "see drivers/md/dm-delay.c. Ours / C: above 1 is more for ours." % (
-                meta.get("repeat", "?"), meta.get("seconds", "?")),
+                meta.get("repeat", "?"), meta.get("seconds", "?"), meta.get("repeat_wake", "?")),
             ""]
         md += summary_table(dm["jobs"]) + [""]
         png = plot(dm["jobs"], outdir)

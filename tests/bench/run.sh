@@ -15,6 +15,7 @@
 # Environment:
 #   BENCH_SECONDS  fio run time per dm-delay run (default 10)
 #   BENCH_REPEAT   rounds per dm-delay job (default 3; the best round is reported)
+#   BENCH_REPEAT_WAKE  rounds for 1msread and 1mswrite (default 5)
 #   BENCH_FLAVOR   test kernel flavor (default perf; debug for development)
 #   BENCH_TIMEOUT  cap on the VM run, in seconds (default 1500)
 #   BENCH_JOBS, BENCH_IMPLS  a subset of the dm-delay matrix (see
@@ -53,7 +54,7 @@ rm -f "$out/report.md" "$out/report.json" "$out/dm_delay_latency.png"
 rm -rf "$out/plot"
 
 env=("KO_DIR=$mods" "BENCH_SECONDS=${BENCH_SECONDS:-10}")
-for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP RDS_BENCH_ROUNDS; do
+for v in BENCH_REPEAT BENCH_REPEAT_WAKE BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP RDS_BENCH_ROUNDS; do
 	[ -n "${!v:-}" ] && env+=("$v='${!v}'")
 done
 log "booting the $flavor kernel and running the benchmarks (log: ${out#"$REPO"/}/vm.log)"

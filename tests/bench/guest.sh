@@ -25,7 +25,6 @@ rm -f "$OUT/status.txt" "$OUT/rds.json" "$OUT/rds.md" "$OUT/rds.log"
 	echo "ko_dir=$KO_DIR"
 	echo "seconds=${BENCH_SECONDS:-10}"
 	echo "repeat=${BENCH_REPEAT:-3}"
-	echo "repeat_wake=${BENCH_REPEAT_WAKE:-${BENCH_REPEAT:-5}}"
 } >"$OUT/meta.txt"
 cat "$OUT/meta.txt"
 

@@ -258,23 +258,19 @@ awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v 
 		all[k, cnt[k]] = $4
 		if (!($3 in seen)) { seen[$3] = 1; keys[++nk] = $3 }
 	}
-	function median(k,    m, i, j, t, a) {
+	# The rounds of case and metric k, sorted by value into a[1..m]:
+	# the best for rates (highest) and times (lowest), else the median.
+	function pick(k,    m, i, j, t, a, key) {
 		m = cnt[k]
 		for (i = 1; i <= m; i++) a[i] = all[k, i]
 		for (i = 2; i <= m; i++)
 			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
 				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
 			}
-		delete sorted_a
-		for (i = 1; i <= m; i++) sorted_a[i] = a[i]
-		return a[int((m + 1) / 2)]
-	}
-	function pick(k,    m, a, key) {
 		key = substr(k, index(k, SUBSEP) + 1)
-		m = median(k)
-		if (key ~ /_per_s$/) return sorted_a[cnt[k]]
-		if (key ~ /(_us|_seconds)$/) return sorted_a[1]
-		return m
+		if (key ~ /_per_s$/) return a[m]
+		if (key ~ /(_us|_seconds)$/) return a[1]
+		return a[int((m + 1) / 2)]
 	}
 	function ratio(c, k) {
 		return v["c", k] + 0 ? sprintf("%.2f", v[c, k] / v["c", k]) : "-"

@@ -245,6 +245,28 @@ def strip_cdf(dm):
     return dm
 
 
+def rounds_run(jobs, default):
+    """How many rounds the jobs ran, as dm_delay_bench.sh decided: the
+    count most jobs ran, and a note naming the jobs that ran another one,
+    e.g. ("3", "5 for 1msread and 1mswrite"), or "" when all ran as many."""
+    counts = {}
+    for j in jobs:
+        n = max([len(r.get("rounds", [])) + r.get("rounds_failed", 0)
+                 for r in j["results"].values()] + [0])
+        if n:
+            counts[j["name"]] = n
+    if not counts:
+        return default, ""
+    values = list(counts.values())
+    common = max(set(values), key=values.count)
+    others = {}
+    for name, n in counts.items():
+        if n != common:
+            others.setdefault(n, []).append(name)
+    note = "; ".join("%d for %s" % (n, " and ".join(names)) for n, names in sorted(others.items()))
+    return str(common), note
+
+
 def main():
     raw, outdir = sys.argv[1], sys.argv[2]
     meta = read_kv(os.path.join(raw, "meta.txt"))
@@ -252,6 +274,7 @@ def main():
     status = read_status(os.path.join(raw, "status.txt"))
     dm = load_json(os.path.join(raw, "dm_delay.json"))
     rds = load_json(os.path.join(raw, "rds.json"))
+    rounds, rounds_note = rounds_run((dm or {}).get("jobs", []), meta.get("repeat", "?"))
 
     md = ["# rust-dm-rds benchmarks", ""]
     md += ["- kernel: `%s` (%s test kernel, %s)" % (
@@ -261,8 +284,8 @@ def main():
         "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
             meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024,
             host.get("host", "")),
-        "- fio: %s s per run, %s rounds per job (%s for 1msread and 1mswrite)" % (
-            meta.get("seconds", "?"), meta.get("repeat", "?"), meta.get("repeat_wake", "?")),
+        "- fio: %s s per run, %s rounds per job%s" % (
+            meta.get("seconds", "?"), rounds, " (%s)" % rounds_note if rounds_note else ""),
         "- run time: %s" % host.get("elapsed", "?"),
         ""]
 
@@ -274,9 +297,7 @@ def main():
             md += ["**Incomplete** (status: %s)." % status.get("dm_delay", "unknown"), ""]
         md += [
             "fio over a `delay` target on top of a 1 TiB `dm-zero` device, one job after the "
-            "other, in the same boot. Each job runs %s rounds of %s s (1msread and 1mswrite %s: "
-            "there ours is bound by how fast this VM wakes a thread, and noise from the shared "
-            "host moves a round the most); in each round the C "
+            "other, in the same boot. Each job runs %s rounds of %s s%s; in each round the C "
             "`dm_delay` and then `rust_dm_delay` is loaded (both register the target name "
             "`delay`), and each implementation's round with the highest IOPS is reported "
             "(interference from the shared host only slows a round down). The "
@@ -292,7 +313,9 @@ def main():
             "starts when every delay is under 50 ms (above that it uses a timer and the "
             "`kdelayd` workqueue instead). The C target counts its delay in jiffies and polls: "
             "see drivers/md/dm-delay.c. Ours / C: above 1 is more for ours." % (
-                meta.get("repeat", "?"), meta.get("seconds", "?"), meta.get("repeat_wake", "?")),
+                rounds, meta.get("seconds", "?"),
+                " (%s: ours is bound there by how fast this VM wakes a thread, so noise from "
+                "the shared host moves a round the most)" % rounds_note if rounds_note else ""),
             ""]
         md += summary_table(dm["jobs"]) + [""]
         png = plot(dm["jobs"], outdir)

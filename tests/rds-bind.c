@@ -95,7 +95,7 @@ static int timed_loop(const struct rds_addr *a, long count)
 	}
 	total = now_ns() - start;
 	qsort(lat, count, sizeof(*lat), cmp_ll);
-	printf("binds %ld failed %ld seconds %.3f binds_per_s %.0f p50_us %.1f p99_us %.1f\n",
+	printf("binds %ld failed %ld seconds %.3f binds_per_s %.0f p50_us %.3f p99_us %.3f\n",
 	       count, failed, total / 1e9, count / (total / 1e9),
 	       lat[count / 2] / 1e3, lat[(count * 99) / 100] / 1e3);
 	free(lat);

@@ -39,7 +39,13 @@ lists every round's IOPS and p50. The best round, not the median: on this
 shared 2-core host interference only ever slows a round down (a QD1 round
 at 1 ms moved by up to 12% between runs, the median with it), so the best
 round is the closest to what the implementation itself costs, for C as
-for ours. Each job also gets "ratio": ours / C, for the metrics both have.
+for ours.
+
+Each job also gets "ratio": ours / C, for the metrics both have, as the
+median over the rounds of ours' result divided by C's in the same round.
+C and ours run back to back in each round, so a change in the host's load
+between rounds moves both sides of a round's ratio alike and drops out of
+it. "ratio_rounds" lists each round's ratio of IOPS.
 """
 
 import json
@@ -204,6 +210,24 @@ def timer_floors(outdir):
     return floors
 
 
+def median(values):
+    v = sorted(values)
+    if not v:
+        return None
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
+
+
+def paired_ratios(rust, c, key):
+    """Ours / C of metric key in each round where both have it."""
+    out = []
+    for r, b in zip(rust, c):
+        r, b = flat(r), flat(b)
+        if r.get(key) is not None and b.get(key):
+            out.append(r[key] / b[key])
+    return out
+
+
 def best_round(rounds):
     """The round with the highest IOPS, plus every round's IOPS and p50."""
     done = sorted((r for r in rounds if "iops" in r), key=lambda r: r["iops"])
@@ -239,17 +263,17 @@ def summarise(outdir):
         })
         j.setdefault("rounds", {}).setdefault(run["impl"], []).append(result(run, outdir))
     for j in jobs.values():
-        for impl, rounds in j.pop("rounds").items():
-            j["results"][impl] = best_round(rounds)
+        rounds = j.pop("rounds")
+        for impl, res in rounds.items():
+            j["results"][impl] = best_round(res)
+        if "c" in rounds and "rust" in rounds:
+            pairs = {k: paired_ratios(rounds["rust"], rounds["c"], k) for k in RATIO_KEYS}
+            j["ratio"] = {k: median(v) for k, v in pairs.items()}
+            j["ratio_rounds"] = pairs["iops"]
     add_achievable(jobs.values())
     floors = timer_floors(outdir)
     for j in jobs.values():
         j["timer_floor_us"] = floors.get(j["delay_us"])
-    for j in jobs.values():
-        c, r = flat(j["results"].get("c", {})), flat(j["results"].get("rust", {}))
-        if c and r:
-            j["ratio"] = {k: (r[k] / c[k] if r.get(k) is not None and c.get(k)
-                              else None) for k in RATIO_KEYS}
     return {"benchmark": "dm-delay", "jobs": list(jobs.values())}
 
 

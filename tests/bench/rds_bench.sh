@@ -6,10 +6,11 @@
 #
 # Environment: RDS_BENCH_INVOCATIONS (rds-ping invocations per burst,
 # default 66, at most 528), RDS_BENCH_LOOP (binds in the tight loop,
-# default 20000), RDS_BENCH_ROUNDS (rounds, default 5; each rate reported is
+# default 20000), RDS_BENCH_ROUNDS (rounds, default 7; each rate reported is
 # the best round's, each time too, and each count the median of the rounds:
-# interference from the shared host only slows a round down), KO_DIR (where rust_rds_ib_addr.ko is;
-# tests/lib.sh sets the default).
+# interference from the shared host only slows a round down; each ratio
+# against C is the median of the rounds' ratios), KO_DIR (where
+# rust_rds_ib_addr.ko is; tests/lib.sh sets the default).
 #
 # Four cases:
 #   tcp_floor   rds_tcp only (rds_rdma not loaded yet): RDS binds on an
@@ -26,7 +27,9 @@
 # For each case, after one warm-up rds-ping (which makes the connection and
 # fills upstream's and our address lists):
 #   burst   N rds-ping invocations (-c 1, 8 binds each) to the case's own
-#           address: wall seconds, binds/s, how many got a pong
+#           address: wall seconds, binds/s, how many got a pong; and per
+#           invocation its time and its ping's round trip
+#           (OUTDIR/rds-invocations.txt: round case i microseconds rtt_us)
 #   loop    tests/rds-bind -t: RDS_BENCH_LOOP binds of fresh sockets:
 #           binds/s, p50 and p99 of the bind() latency
 #   loop6   the same on the case's IPv6 address (upstream's own fast path
@@ -39,7 +42,9 @@
 # order-3 page allocations (kmem:mm_page_alloc events), pages allocated,
 # compaction stalls (/proc/vmstat) and free order-3 blocks (/proc/buddyinfo).
 #
-# Writes OUTDIR/rds.json and OUTDIR/rds.md (a table, with ratios ours/C).
+# Writes OUTDIR/rds.json and OUTDIR/rds.md (a table, with ratios ours/C),
+# and the raw lines: OUTDIR/rds-raw.txt (round case metric value) and
+# OUTDIR/rds-invocations.txt.
 
 . "$(dirname "$0")/../rds_lib.sh"
 
@@ -48,12 +53,17 @@ die() {
 	exit 1
 }
 
-say() { echo "rds_bench: $*" >&2; }
+T_START=${EPOCHREALTIME/./}
+# Logs with the seconds since the start.
+say() {
+	local t=$((${EPOCHREALTIME/./} - T_START))
+	printf 'rds_bench: [%d.%03d] %s\n' $((t / 1000000)) $((t / 1000 % 1000)) "$*" >&2
+}
 
 OUTDIR=${1:?usage: rds_bench.sh OUTDIR}
 N=${RDS_BENCH_INVOCATIONS:-66}
 LOOP=${RDS_BENCH_LOOP:-20000}
-ROUNDS=${RDS_BENCH_ROUNDS:-5}
+ROUNDS=${RDS_BENCH_ROUNDS:-7}
 [ "$N" -ge 1 ] && [ "$N" -le 528 ] || die "RDS_BENCH_INVOCATIONS must be 1..528"
 [ "$LOOP" -ge 100 ] || die "RDS_BENCH_LOOP must be >= 100"
 [ "$ROUNDS" -ge 1 ] || die "RDS_BENCH_ROUNDS must be >= 1"
@@ -176,7 +186,7 @@ loop_measure() {
 # Measures one case on IPv4 address $2 and IPv6 address $3; appends
 # "name key value" lines to $RES.
 measure() {
-	local name=$1 addr=$2 addr6=$3 i pongs=0 t0 t1 secs c
+	local name=$1 addr=$2 addr6=$3 i pongs=0 t0 t1 secs c s0 s1 rtt
 	say "$name: warm-up rds-ping to $addr"
 	rds_ping -c 1 -w 30 -I "$addr" "$addr" >/dev/null ||
 		say "$name: warm-up rds-ping got no pong"
@@ -185,7 +195,12 @@ measure() {
 	count_start
 	t0=$(now)
 	for ((i = 0; i < N; i++)); do
-		rds_ping -c 1 -w 10 -I "$addr" "$addr" >/dev/null && pongs=$((pongs + 1))
+		s0=$EPOCHREALTIME
+		rds_ping -c 1 -w 10 -I "$addr" "$addr" >"$PING_OUT" && pongs=$((pongs + 1))
+		s1=$EPOCHREALTIME
+		rtt=-1
+		read -r _ rtt _ <"$PING_OUT"
+		echo "$ROUND $name $i $((${s1/./} - ${s0/./})) $rtt" >>"$INV"
 	done
 	t1=$(now)
 	read -ra c < <(count_stop)
@@ -212,13 +227,21 @@ measure() {
 
 RES=$OUTDIR/rds-round.txt
 RAW=$OUTDIR/rds-raw.txt
+# Per-invocation files live in the guest's tmpfs: OUTDIR is shared with the
+# host, and each write there costs milliseconds.
+SCRATCH=$(mktemp -d) || die "mktemp failed"
+trap 'rm -rf "$SCRATCH"' EXIT
+INV=$SCRATCH/rds-invocations.txt
+PING_OUT=$SCRATCH/rds-ping.out
 : >"$RAW"
+: >"$INV"
 
 # Measures case $2 in round $1 (measure's arguments follow); appends its
 # lines, prefixed with the round, to $RAW.
 round_measure() {
 	local round=$1
 	shift
+	ROUND=$round
 	: >"$RES"
 	measure "$@"
 	sed "s/^/$round /" "$RES" >>"$RAW"
@@ -249,60 +272,111 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	lp_unload || die "cannot unload $LP"
 done
 
-# rds.json and rds.md from the raw lines: per metric, the best round
-# (highest binds/s, lowest seconds and latency) and, for counts, the median.
-awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" '
+# rds.json and rds.md from the raw lines. Per case and metric: the best
+# round (highest binds/s, lowest seconds and latency) and, for counts, the
+# median of the rounds. The ratios against C are medians too: of each
+# round's case / c, the two measured one after the other (tcp_floor's rounds
+# ran before rds_rdma was loaded; its round r is paired with c's round r).
+# From the burst's invocations, pooled over the rounds: the median time of
+# one rds-ping invocation and of its ping's round trip.
+awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" -v inv="$INV" '
+	FILENAME == inv {
+		dur[$2, ++ndur[$2]] = $4 / 1000
+		if ($5 >= 0) rtt[$2, ++nrtt[$2]] = $5
+		next
+	}
 	{
 		k = $2 SUBSEP $3
 		cnt[k]++
 		all[k, cnt[k]] = $4
 		if (!($3 in seen)) { seen[$3] = 1; keys[++nk] = $3 }
 	}
-	# The rounds of case and metric k, sorted by value into a[1..m]:
-	# the best for rates (highest) and times (lowest), else the median.
-	function pick(k,    m, i, j, t, a, key) {
-		m = cnt[k]
-		for (i = 1; i <= m; i++) a[i] = all[k, i]
+	# Sorts a[1..m] by value.
+	function sort(a, m,    i, j, t) {
 		for (i = 2; i <= m; i++)
 			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
 				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
 			}
+	}
+	function median(a, m) {
+		if (!m) return ""
+		sort(a, m)
+		return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+	}
+	# The median of src[k, 1..m].
+	function median_of(src, k, m,    i, a) {
+		for (i = 1; i <= m; i++) a[i] = src[k, i]
+		return median(a, m)
+	}
+	function is_rate(key) { return key ~ /_per_s$/ }
+	function is_time(key) { return key ~ /(_us|_seconds)$/ }
+	# The best round of case and metric k for rates and times, else the
+	# median round.
+	function pick(k,    m, i, a, key) {
+		m = cnt[k]
+		for (i = 1; i <= m; i++) a[i] = all[k, i]
+		sort(a, m)
 		key = substr(k, index(k, SUBSEP) + 1)
-		if (key ~ /_per_s$/) return a[m]
-		if (key ~ /(_us|_seconds)$/) return a[1]
+		if (is_rate(key)) return a[m]
+		if (is_time(key)) return a[1]
 		return a[int((m + 1) / 2)]
 	}
-	function ratio(c, k) {
-		return v["c", k] + 0 ? sprintf("%.2f", v[c, k] / v["c", k]) : "-"
+	# The median over the rounds of case c / case "c" for metric key.
+	function paired(c, key,    i, m, r, a) {
+		m = cnt[c, key] < cnt["c", key] ? cnt[c, key] : cnt["c", key]
+		r = 0
+		for (i = 1; i <= m; i++)
+			if (all["c", key, i] + 0)
+				a[++r] = all[c, key, i] / all["c", key, i]
+		return median(a, r)
 	}
+	function num(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?([eE]-?[0-9]+)?$/ ? x : "null" }
+	function r2(c, key,    x) {
+		x = ratio[c, key]
+		return x == "" ? "-" : sprintf("%.2f", x)
+	}
+	function us(x) { return x == "" ? "-" : sprintf("%.2f", x) }
 	END {
 		for (k in cnt) v[k] = pick(k)
 		split("c ours_fast0 ours_fast1 tcp_floor", cs, " ")
+		for (i = 1; i <= 4; i++) {
+			c = cs[i]
+			for (k = 1; k <= nk; k++)
+				if ((is_rate(keys[k]) || is_time(keys[k])) && cnt[c, keys[k]])
+					ratio[c, keys[k]] = paired(c, keys[k])
+			inv_ms[c] = median_of(dur, c, ndur[c])
+			rtt_us[c] = median_of(rtt, c, nrtt[c])
+		}
 		printf "{\"invocations\":%d,\"loop_binds\":%d,\"rounds\":%d,\"cases\":{", n, loop, rounds >json
 		for (i = 1; i <= 4; i++) {
-			printf "%s\"%s\":{", (i > 1 ? "," : ""), cs[i] >json
+			c = cs[i]
+			printf "%s\"%s\":{", (i > 1 ? "," : ""), c >json
 			for (k = 1; k <= nk; k++)
-			{
-				val = ((cs[i], keys[k]) in v) ? v[cs[i], keys[k]] : ""
-				if (val !~ /^-?[0-9]+(\.[0-9]+)?$/)
-					val = "null"
-				printf "%s\"%s\":%s", (k > 1 ? "," : ""), keys[k], val >json
-			}
-			printf "}" >json
+				printf "%s\"%s\":%s", (k > 1 ? "," : ""), keys[k], num(v[c, keys[k]]) >json
+			printf ",\"burst_invocation_p50_ms\":%s,\"burst_rtt_p50_us\":%s", num(inv_ms[c]), num(rtt_us[c]) >json
+			printf ",\"ratio\":{" >json
+			sep = ""
+			for (k = 1; k <= nk; k++)
+				if ((c, keys[k]) in ratio) {
+					printf "%s\"%s\":%s", sep, keys[k], num(ratio[c, keys[k]]) >json
+					sep = ","
+				}
+			printf "}}" >json
 		}
 		printf "}}\n" >json
 
-		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop; of %d rounds, the best round for each rate and time, the median for counts.\n\n", n, loop, rounds >md
-		printf "| case | burst s | burst binds/s | loop binds/s | loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) | order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |\n" >md
-		printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" >md
+		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop, %d rounds. Each value is the best round for a rate or time and the median round for a count; each ratio (vs C) is the median over the rounds of case / c within the round, where c was measured just before (tcp_floor: its rounds ran first, before rds_rdma was loaded).\n\n", n, loop, rounds >md
+		printf "| case | burst s | burst binds/s | ms per invocation (p50) | ping RTT us (p50) | loop binds/s | loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) | order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |\n" >md
+		printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" >md
 		for (i = 1; i <= 4; i++) {
 			c = cs[i]
-			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c,
-				v[c, "burst_seconds"], v[c, "burst_binds_per_s"], v[c, "loop_binds_per_s"],
-				v[c, "loop_p50_us"], v[c, "loop_p99_us"], v[c, "cm_ids"], v[c, "loop_cm_ids"],
+			printf "| %s | %s | %s | %.1f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c,
+				v[c, "burst_seconds"], v[c, "burst_binds_per_s"], inv_ms[c], rtt_us[c],
+				v[c, "loop_binds_per_s"], us(v[c, "loop_p50_us"]), us(v[c, "loop_p99_us"]),
+				v[c, "cm_ids"], v[c, "loop_cm_ids"],
 				(v[c, "loop_slab_allocs"] < 0 ? "-" : sprintf("%.1f", v[c, "loop_slab_allocs"] / loop)),
 				(v[c, "burst_order3_allocs"] < 0 ? "-" : v[c, "burst_order3_allocs"] + v[c, "loop_order3_allocs"]),
-				ratio(c, "burst_binds_per_s"), ratio(c, "loop_binds_per_s"), ratio(c, "loop_p50_us") >md
+				r2(c, "burst_binds_per_s"), r2(c, "loop_binds_per_s"), r2(c, "loop_p50_us") >md
 		}
 		printf "\nIPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %d binds. Upstream C caches IPv4 addresses only.\n\n", loop >md
 		printf "| case | loop6 binds/s | loop6 p50 us | loop6 p99 us | CM IDs (loop6) | slab allocs per bind (loop6) | loop6 binds/s vs C | loop6 p50 vs C |\n" >md
@@ -310,11 +384,12 @@ awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v 
 		for (i = 1; i <= 4; i++) {
 			c = cs[i]
 			printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c,
-				v[c, "loop6_binds_per_s"], v[c, "loop6_p50_us"], v[c, "loop6_p99_us"], v[c, "loop6_cm_ids"],
+				v[c, "loop6_binds_per_s"], us(v[c, "loop6_p50_us"]), us(v[c, "loop6_p99_us"]), v[c, "loop6_cm_ids"],
 				(v[c, "loop6_slab_allocs"] < 0 ? "-" : sprintf("%.1f", v[c, "loop6_slab_allocs"] / loop)),
-				ratio(c, "loop6_binds_per_s"), ratio(c, "loop6_p50_us") >md
+				r2(c, "loop6_binds_per_s"), r2(c, "loop6_p50_us") >md
 		}
-		printf "\nRatios are case / c. The burst includes process start-up; the loop times bind() alone (p50/p99) and socket+bind+close (binds/s).\n" >md
-	}' "$RAW"
+		printf "\nRatios are case / c. The burst includes process start-up and the ping round trip: the bind() calls are a small part of an invocation (see the loop). The loop times bind() alone (p50/p99) and socket+bind+close (binds/s).\n" >md
+	}' "$INV" "$RAW"
+cp "$INV" "$OUTDIR/rds-invocations.txt"
 python3 -m json.tool "$OUTDIR/rds.json" >/dev/null || die "rds.json is not valid JSON"
 cat "$OUTDIR/rds.md"

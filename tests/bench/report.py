@@ -95,7 +95,7 @@ def job_table(j):
     if not both:
         out += ["Ours only: the C target takes whole milliseconds.", ""]
     head = "| | " + " | ".join(IMPL_NAME[k] for k in impls)
-    head += " | ours / C |" if both else " |"
+    head += " | ours / C (median of the rounds' ratios) |" if both else " |"
     out += [head, "|---" + "|---:" * (len(impls) + (1 if both else 0)) + "|"]
 
     def row(label, get, fmt, key=None, ratio_fmt=f2):
@@ -108,6 +108,9 @@ def job_table(j):
     row("IOPS (best round)", lambda r: r["iops"], f0, "iops")
     row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])),
         lambda v: v or "-")
+    if both:
+        out.append("| ours / C of IOPS in each round | %s |" % " | ".join(
+            [""] * len(impls) + [", ".join(f2(x) for x in j.get("ratio_rounds", []))]))
     row("theoretical maximum IOPS", lambda r: j["theoretical_iops"], f0)
     row("% of theoretical maximum", lambda r: r["pct_of_max"], f1, "pct_of_max")
     if any(ok[k] and "achievable_iops" in ok[k] for k in impls):
@@ -143,7 +146,8 @@ def job_table(j):
 
 
 def summary_table(jobs):
-    out = ["| job | workload | delay | max IOPS | achievable IOPS | IOPS ours | IOPS C | ours / C "
+    out = ["| job | workload | delay | max IOPS | achievable IOPS | IOPS ours | IOPS C "
+           "| ours / C (median of rounds) "
            "| mean µs ours | mean µs C | p50 − delay µs ours | p50 − delay µs C "
            "| VM timer floor p50 µs | p99 µs ours | p99 µs C "
            "| worker CPU ms/s ours | C | wake-ups per I/O ours | C |",
@@ -312,7 +316,10 @@ def main():
             "`kdelayd-rs` for ours; for C, `dm-delay-flush-worker`, the kthread dm-delay.c "
             "starts when every delay is under 50 ms (above that it uses a timer and the "
             "`kdelayd` workqueue instead). The C target counts its delay in jiffies and polls: "
-            "see drivers/md/dm-delay.c. Ours / C: above 1 is more for ours." % (
+            "see drivers/md/dm-delay.c. Ours / C is the median over the rounds of ours' "
+            "result divided by C's in the same round (the two ran back to back, so a change "
+            "in the host's load between rounds drops out of it); above 1 is more for ours. "
+            "The other columns are each implementation's best round." % (
                 rounds, meta.get("seconds", "?"),
                 " (%s: ours is bound there by how fast this VM wakes a thread, so noise from "
                 "the shared host moves a round the most)" % rounds_note if rounds_note else ""),

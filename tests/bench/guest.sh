@@ -25,6 +25,7 @@ rm -f "$OUT/status.txt" "$OUT/rds.json" "$OUT/rds.md" "$OUT/rds.log"
 	echo "ko_dir=$KO_DIR"
 	echo "seconds=${BENCH_SECONDS:-10}"
 	echo "repeat=${BENCH_REPEAT:-3}"
+	echo "cmdline=${BENCH_CMDLINE:-}"
 } >"$OUT/meta.txt"
 cat "$OUT/meta.txt"
 

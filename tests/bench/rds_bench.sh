@@ -9,8 +9,10 @@
 # default 20000), RDS_BENCH_ROUNDS (rounds, default 7; each rate reported is
 # the best round's, each time too, and each count the median of the rounds:
 # interference from the shared host only slows a round down; each ratio
-# against C is the median of the rounds' ratios), KO_DIR (where
-# rust_rds_ib_addr.ko is; tests/lib.sh sets the default).
+# against C is the median of the rounds' ratios), RDS_BENCH_LOOP_REPS (timed
+# loops per case and round, default 2), RDS_BENCH_COUNT_ROUNDS (rounds whose
+# loops are also counted, default 3), KO_DIR (where rust_rds_ib_addr.ko is;
+# tests/lib.sh sets the default).
 #
 # Four cases:
 #   tcp_floor   rds_tcp only (rds_rdma not loaded yet): RDS binds on an
@@ -31,10 +33,13 @@
 #           invocation its time and its ping's round trip
 #           (OUTDIR/rds-invocations.txt: round case i microseconds rtt_us)
 #   loop    tests/rds-bind -t: RDS_BENCH_LOOP binds of fresh sockets:
-#           binds/s, p50 and p99 of the bind() latency
+#           binds/s, p50 and p99 of the bind() latency, RDS_BENCH_LOOP_REPS
+#           times with no tracing on (the counters below cost every
+#           allocation a trace event), plus, in the first
+#           RDS_BENCH_COUNT_ROUNDS rounds, once more with the counters on
 #   loop6   the same on the case's IPv6 address (upstream's own fast path
 #           knows IPv4 only)
-# and, over the burst and the loop separately, CM IDs created (our debugfs
+# and, over the burst and the counted loop separately, CM IDs created (our debugfs
 # counter where the module is loaded, else the function profiler's count of
 # __rdma_create_kernel_id, which rdma_create_id() calls) and allocation
 # deltas: slab allocations (kmem:kmalloc and kmem:kmem_cache_alloc events,
@@ -64,9 +69,13 @@ OUTDIR=${1:?usage: rds_bench.sh OUTDIR}
 N=${RDS_BENCH_INVOCATIONS:-66}
 LOOP=${RDS_BENCH_LOOP:-20000}
 ROUNDS=${RDS_BENCH_ROUNDS:-7}
+LOOP_REPS=${RDS_BENCH_LOOP_REPS:-2}
+COUNT_ROUNDS=${RDS_BENCH_COUNT_ROUNDS:-3}
 [ "$N" -ge 1 ] && [ "$N" -le 528 ] || die "RDS_BENCH_INVOCATIONS must be 1..528"
 [ "$LOOP" -ge 100 ] || die "RDS_BENCH_LOOP must be >= 100"
 [ "$ROUNDS" -ge 1 ] || die "RDS_BENCH_ROUNDS must be >= 1"
+[ "$LOOP_REPS" -ge 1 ] || die "RDS_BENCH_LOOP_REPS must be >= 1"
+[ "$COUNT_ROUNDS" -ge 1 ] || die "RDS_BENCH_COUNT_ROUNDS must be >= 1"
 mkdir -p "$OUTDIR"
 # The addresses of tcp_floor: a veth pair with no RDMA device.
 T4=198.51.100.1
@@ -156,11 +165,11 @@ count_stop() {
 		"$(($(vmstat_sum '^compact_stall$') - _cs0)) $(($(buddy3) - _b30)) $slab"
 }
 
-# Times a tight loop of $LOOP binds to $3 for case $1; appends its lines,
-# keys prefixed with $2, to $RES.
-loop_measure() {
+# Runs a tight loop of $LOOP binds to $3 for case $1 with the counters on
+# (CM IDs, allocations); appends the counts, keys prefixed with $2, to $RES.
+loop_count() {
 	local name=$1 key=$2 addr=$3 line c
-	say "$name: tight loop of $LOOP binds to $addr"
+	say "$name: counted loop of $LOOP binds to $addr"
 	count_start
 	line=$("$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
 	read -ra c < <(count_stop)
@@ -169,9 +178,6 @@ loop_measure() {
 	set -- $line
 	{
 		echo "$name ${key}_failed $4"
-		echo "$name ${key}_binds_per_s $8"
-		echo "$name ${key}_p50_us ${10}"
-		echo "$name ${key}_p99_us ${12}"
 		echo "$name ${key}_cm_ids ${c[0]}"
 		echo "$name ${key}_rdma_bind_addr_calls ${c[1]}"
 		echo "$name ${key}_order3_allocs ${c[2]}"
@@ -181,6 +187,31 @@ loop_measure() {
 		echo "$name ${key}_slab_allocs ${c[6]}"
 		echo "$name ${key}_slab_bytes ${c[7]}"
 	} >>"$RES"
+}
+
+# Times a tight loop of $LOOP binds to $3 for case $1, with no tracing on;
+# appends its rate and latencies, keys prefixed with $2, to $RES.
+loop_time() {
+	local name=$1 key=$2 addr=$3 line
+	line=$("$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
+	say "$name: timed loop to $addr: $line"
+	set -- $line
+	{
+		echo "$name ${key}_failed $4"
+		echo "$name ${key}_binds_per_s $8"
+		echo "$name ${key}_p50_us ${10}"
+		echo "$name ${key}_p99_us ${12}"
+	} >>"$RES"
+}
+
+# The loops of case $1 on address $3, keys prefixed with $2: counted in the
+# first $COUNT_ROUNDS rounds, then timed $LOOP_REPS times.
+loops() {
+	local i
+	[ "$ROUND" -le "$COUNT_ROUNDS" ] && loop_count "$@"
+	for ((i = 0; i < LOOP_REPS; i++)); do
+		loop_time "$@"
+	done
 }
 
 # Measures one case on IPv4 address $2 and IPv6 address $3; appends
@@ -219,10 +250,10 @@ measure() {
 		echo "$name burst_slab_bytes ${c[7]}"
 	} >>"$RES"
 
-	loop_measure "$name" loop "$addr"
+	loops "$name" loop "$addr"
 	# Upstream's own fast path knows IPv4 addresses only.
 	rds_bind "$addr6" >/dev/null || say "$name: warm-up bind to $addr6 failed"
-	loop_measure "$name" loop6 "$addr6"
+	loops "$name" loop6 "$addr6"
 }
 
 RES=$OUTDIR/rds-round.txt
@@ -273,13 +304,15 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # rds.json and rds.md from the raw lines. Per case and metric: the best
-# round (highest binds/s, lowest seconds and latency) and, for counts, the
-# median of the rounds. The ratios against C are medians too: of each
-# round's case / c, the two measured one after the other (tcp_floor's rounds
-# ran before rds_rdma was loaded; its round r is paired with c's round r).
+# round (highest binds/s, lowest seconds and latency; for the loops, the
+# best timed loop) and, for counts, the median of the rounds. The ratios
+# against C are medians too: of each round's case / c, the two measured one
+# after the other, timed loop j of a round paired with c's loop j of the
+# same round (tcp_floor's rounds ran before rds_rdma was loaded; its round r
+# is paired with c's round r).
 # From the burst's invocations, pooled over the rounds: the median time of
 # one rds-ping invocation and of its ping's round trip.
-awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" -v inv="$INV" '
+awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v reps="$LOOP_REPS" -v counted="$COUNT_ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" -v inv="$INV" '
 	FILENAME == inv {
 		dur[$2, ++ndur[$2]] = $4 / 1000
 		if ($5 >= 0) rtt[$2, ++nrtt[$2]] = $5
@@ -347,7 +380,7 @@ awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v 
 			inv_ms[c] = median_of(dur, c, ndur[c])
 			rtt_us[c] = median_of(rtt, c, nrtt[c])
 		}
-		printf "{\"invocations\":%d,\"loop_binds\":%d,\"rounds\":%d,\"cases\":{", n, loop, rounds >json
+		printf "{\"invocations\":%d,\"loop_binds\":%d,\"rounds\":%d,\"loop_reps\":%d,\"count_rounds\":%d,\"cases\":{", n, loop, rounds, reps, counted >json
 		for (i = 1; i <= 4; i++) {
 			c = cs[i]
 			printf "%s\"%s\":{", (i > 1 ? "," : ""), c >json
@@ -365,7 +398,7 @@ awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v json="$OUTDIR/rds.json" -v 
 		}
 		printf "}}\n" >json
 
-		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop, %d rounds. Each value is the best round for a rate or time and the median round for a count; each ratio (vs C) is the median over the rounds of case / c within the round, where c was measured just before (tcp_floor: its rounds ran first, before rds_rdma was loaded).\n\n", n, loop, rounds >md
+		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop, %d rounds. Each round times the loop %d times per case with no tracing on; in the first %d rounds one more loop per case runs with the counters on (CM IDs, allocations; they add a trace event to every allocation, so its times are not used). Each value is the best round (or timed loop) for a rate or time and the median round for a count; each ratio (vs C) is the median over the rounds (and timed loops) of case / c within the round, where c was measured just before (tcp_floor: its rounds ran first, before rds_rdma was loaded).\n\n", n, loop, rounds, reps, counted >md
 		printf "| case | burst s | burst binds/s | ms per invocation (p50) | ping RTT us (p50) | loop binds/s | loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) | order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |\n" >md
 		printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" >md
 		for (i = 1; i <= 4; i++) {

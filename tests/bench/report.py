@@ -290,6 +290,9 @@ def main():
             host.get("host", "")),
         "- fio: %s s per run, %s rounds per job%s" % (
             meta.get("seconds", "?"), rounds, " (%s)" % rounds_note if rounds_note else ""),
+        "- kernel command line: %s" % (
+            "`%s` added (a fixed address layout: under TCG where code lands moves what it costs)"
+            % meta["cmdline"] if meta.get("cmdline") else "nothing added (KASLR on)"),
         "- run time: %s" % host.get("elapsed", "?"),
         ""]
 

@@ -8,7 +8,8 @@
 # toolchain chroot (read-only, with overlays); the repository is mounted
 # read-write at the same path as on the host, and so are the built .ko
 # files at its top. VM_RODIR=/dir adds one more host directory, read-only,
-# at the same path. The guest gets no network device.
+# at the same path. VM_APPEND='ARGS' adds ARGS to the kernel command line.
+# The guest gets no network device.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -30,7 +31,7 @@ args=(--run "$kdir" --disable-kvm --memory 2G --cpus 2 --rwdir "$REPO")
 [ -n "${VM_RODIR:-}" ] && args+=(--rodir "$VM_RODIR")
 # The kernel log goes to the console (and to LOGFILE); a WARN does not
 # panic, so the suite can report it, but an oops stops the guest at once.
-args+=(--append "oops=panic panic=-1 printk.devkmsg=on")
+args+=(--append "oops=panic panic=-1 printk.devkmsg=on${VM_APPEND:+ $VM_APPEND}")
 
 q() { printf '%q ' "$@"; }
 if [ $# -eq 0 ]; then

@@ -33,9 +33,9 @@
 #           invocation its time and its ping's round trip
 #           (OUTDIR/rds-invocations.txt: round case i microseconds rtt_us)
 #   loop    tests/rds-bind -t: RDS_BENCH_LOOP binds of fresh sockets:
-#           binds/s, p50 and p99 of the bind() latency, RDS_BENCH_LOOP_REPS
-#           times with no tracing on (the counters below cost every
-#           allocation a trace event), plus, in the first
+#           binds/s, p50 and p99 of the bind() latency, on the last CPU,
+#           RDS_BENCH_LOOP_REPS times with no tracing on (the counters
+#           below cost every allocation a trace event), plus, in the first
 #           RDS_BENCH_COUNT_ROUNDS rounds, once more with the counters on
 #   loop6   the same on the case's IPv6 address (upstream's own fast path
 #           knows IPv4 only)
@@ -71,6 +71,11 @@ LOOP=${RDS_BENCH_LOOP:-20000}
 ROUNDS=${RDS_BENCH_ROUNDS:-7}
 LOOP_REPS=${RDS_BENCH_LOOP_REPS:-2}
 COUNT_ROUNDS=${RDS_BENCH_COUNT_ROUNDS:-3}
+# Every loop runs on the same CPU, the last one. Left to the scheduler, a
+# loop's bind() latency was either about 2.5 us or 0.35 us more, for every
+# case alike, and the slower mode stuck to whole rounds of one case but not
+# of the next, which moved the ratios between runs.
+BIND_CPU=$(($(nproc) - 1))
 [ "$N" -ge 1 ] && [ "$N" -le 528 ] || die "RDS_BENCH_INVOCATIONS must be 1..528"
 [ "$LOOP" -ge 100 ] || die "RDS_BENCH_LOOP must be >= 100"
 [ "$ROUNDS" -ge 1 ] || die "RDS_BENCH_ROUNDS must be >= 1"
@@ -171,7 +176,7 @@ loop_count() {
 	local name=$1 key=$2 addr=$3 line c
 	say "$name: counted loop of $LOOP binds to $addr"
 	count_start
-	line=$("$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
+	line=$(taskset -c "$BIND_CPU" "$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
 	read -ra c < <(count_stop)
 	say "$name: $line"
 	# binds N failed F seconds S binds_per_s R p50_us P p99_us Q
@@ -193,7 +198,7 @@ loop_count() {
 # appends its rate and latencies, keys prefixed with $2, to $RES.
 loop_time() {
 	local name=$1 key=$2 addr=$3 line
-	line=$("$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
+	line=$(taskset -c "$BIND_CPU" "$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
 	say "$name: timed loop to $addr: $line"
 	set -- $line
 	{
@@ -312,7 +317,7 @@ done
 # is paired with c's round r).
 # From the burst's invocations, pooled over the rounds: the median time of
 # one rds-ping invocation and of its ping's round trip.
-awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v reps="$LOOP_REPS" -v counted="$COUNT_ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" -v inv="$INV" '
+awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v reps="$LOOP_REPS" -v cpu="$BIND_CPU" -v counted="$COUNT_ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" -v inv="$INV" '
 	FILENAME == inv {
 		dur[$2, ++ndur[$2]] = $4 / 1000
 		if ($5 >= 0) rtt[$2, ++nrtt[$2]] = $5
@@ -398,7 +403,7 @@ awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v reps="$LOOP_REPS" -v counte
 		}
 		printf "}}\n" >json
 
-		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop, %d rounds. Each round times the loop %d times per case with no tracing on; in the first %d rounds one more loop per case runs with the counters on (CM IDs, allocations; they add a trace event to every allocation, so its times are not used). Each value is the best round (or timed loop) for a rate or time and the median round for a count; each ratio (vs C) is the median over the rounds (and timed loops) of case / c within the round, where c was measured just before (tcp_floor: its rounds ran first, before rds_rdma was loaded).\n\n", n, loop, rounds, reps, counted >md
+		printf "RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight loop, %d rounds. Each round times the loop %d times per case, on CPU %d, with no tracing on; in the first %d rounds one more loop per case runs with the counters on (CM IDs, allocations; they add a trace event to every allocation, so its times are not used). Each value is the best round (or timed loop) for a rate or time and the median round for a count; each ratio (vs C) is the median over the rounds (and timed loops) of case / c within the round, where c was measured just before (tcp_floor: its rounds ran first, before rds_rdma was loaded).\n\n", n, loop, rounds, reps, cpu, counted >md
 		printf "| case | burst s | burst binds/s | ms per invocation (p50) | ping RTT us (p50) | loop binds/s | loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) | order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |\n" >md
 		printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" >md
 		for (i = 1; i <= 4; i++) {

@@ -218,14 +218,10 @@ def median(values):
     return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
 
 
-def paired_ratios(rust, c, key):
-    """Ours / C of metric key in each round where both have it."""
-    out = []
-    for r, b in zip(rust, c):
-        r, b = flat(r), flat(b)
-        if r.get(key) is not None and b.get(key):
-            out.append(r[key] / b[key])
-    return out
+def paired_ratios(rounds, key):
+    """Ours / C of metric key in each round where both have it; rounds
+    holds (ours, C) pairs of flat() results."""
+    return [r[key] / b[key] for r, b in rounds if r.get(key) is not None and b.get(key)]
 
 
 def best_round(rounds):
@@ -267,7 +263,8 @@ def summarise(outdir):
         for impl, res in rounds.items():
             j["results"][impl] = best_round(res)
         if "c" in rounds and "rust" in rounds:
-            pairs = {k: paired_ratios(rounds["rust"], rounds["c"], k) for k in RATIO_KEYS}
+            flats = [(flat(r), flat(b)) for r, b in zip(rounds["rust"], rounds["c"])]
+            pairs = {k: paired_ratios(flats, k) for k in RATIO_KEYS}
             j["ratio"] = {k: median(v) for k, v in pairs.items()}
             j["ratio_rounds"] = pairs["iops"]
     add_achievable(jobs.values())

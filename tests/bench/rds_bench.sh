@@ -170,16 +170,19 @@ count_stop() {
 		"$(($(vmstat_sum '^compact_stall$') - _cs0)) $(($(buddy3) - _b30)) $slab"
 }
 
+# A timed tight loop of $LOOP binds to $1, on $BIND_CPU; prints rds-bind's
+# line: binds N failed F seconds S binds_per_s R p50_us P p99_us Q
+bind_loop() { taskset -c "$BIND_CPU" "$TESTS_DIR/rds-bind" -t -n "$LOOP" "$1"; }
+
 # Runs a tight loop of $LOOP binds to $3 for case $1 with the counters on
 # (CM IDs, allocations); appends the counts, keys prefixed with $2, to $RES.
 loop_count() {
 	local name=$1 key=$2 addr=$3 line c
 	say "$name: counted loop of $LOOP binds to $addr"
 	count_start
-	line=$(taskset -c "$BIND_CPU" "$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
+	line=$(bind_loop "$addr")
 	read -ra c < <(count_stop)
 	say "$name: $line"
-	# binds N failed F seconds S binds_per_s R p50_us P p99_us Q
 	set -- $line
 	{
 		echo "$name ${key}_failed $4"
@@ -198,7 +201,7 @@ loop_count() {
 # appends its rate and latencies, keys prefixed with $2, to $RES.
 loop_time() {
 	local name=$1 key=$2 addr=$3 line
-	line=$(taskset -c "$BIND_CPU" "$TESTS_DIR/rds-bind" -t -n "$LOOP" "$addr")
+	line=$(bind_loop "$addr")
 	say "$name: timed loop to $addr: $line"
 	set -- $line
 	{

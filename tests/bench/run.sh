@@ -23,7 +23,8 @@
 #                  randomised layout)
 #   BENCH_JOBS, BENCH_IMPLS  a subset of the dm-delay matrix (see
 #                  tests/bench/dm_delay_bench.sh)
-#   RDS_BENCH_INVOCATIONS, RDS_BENCH_LOOP, RDS_BENCH_ROUNDS  the size of the RDS benchmark
+#   RDS_BENCH_INVOCATIONS, RDS_BENCH_LOOP, RDS_BENCH_ROUNDS, RDS_BENCH_LOOP_REPS,
+#   RDS_BENCH_COUNT_ROUNDS  the size of the RDS benchmark
 #                  (see tests/bench/rds_bench.sh)
 
 . "$(dirname "$0")/../vm/lib.sh"
@@ -57,7 +58,8 @@ rm -f "$out/report.md" "$out/report.json" "$out/dm_delay_latency.png"
 rm -rf "$out/plot"
 
 env=("KO_DIR=$mods" "BENCH_SECONDS=${BENCH_SECONDS:-10}")
-for v in BENCH_REPEAT BENCH_REPEAT_WAKE BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP RDS_BENCH_ROUNDS; do
+for v in BENCH_REPEAT BENCH_REPEAT_WAKE BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
+	RDS_BENCH_ROUNDS RDS_BENCH_LOOP_REPS RDS_BENCH_COUNT_ROUNDS; do
 	[ -n "${!v:-}" ] && env+=("$v='${!v}'")
 done
 # A fixed address layout, kernel and user. Under TCG the cost of a code path

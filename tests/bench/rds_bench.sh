@@ -11,7 +11,7 @@
 # interference from the shared host only slows a round down; each ratio
 # against C is the median of the rounds' ratios), RDS_BENCH_LOOP_REPS (timed
 # loops per case and round, default 2), RDS_BENCH_COUNT_ROUNDS (rounds whose
-# loops are also counted, default 3), KO_DIR (where rust_rds_ib_addr.ko is;
+# loops are also counted, default 2), KO_DIR (where rust_rds_ib_addr.ko is;
 # tests/lib.sh sets the default).
 #
 # Four cases:
@@ -70,7 +70,7 @@ N=${RDS_BENCH_INVOCATIONS:-66}
 LOOP=${RDS_BENCH_LOOP:-20000}
 ROUNDS=${RDS_BENCH_ROUNDS:-7}
 LOOP_REPS=${RDS_BENCH_LOOP_REPS:-2}
-COUNT_ROUNDS=${RDS_BENCH_COUNT_ROUNDS:-3}
+COUNT_ROUNDS=${RDS_BENCH_COUNT_ROUNDS:-2}
 # Every loop runs on the same CPU, the last one. Left to the scheduler, a
 # loop's bind() latency was either about 2.5 us or 0.35 us more, for every
 # case alike, and the slower mode stuck to whole rounds of one case but not

@@ -250,25 +250,23 @@ def strip_cdf(dm):
 
 
 def rounds_run(jobs, default):
-    """How many rounds the jobs ran, as dm_delay_bench.sh decided: the
-    count most jobs ran, and a note naming the jobs that ran another one,
-    e.g. ("3", "5 for 1msread and 1mswrite"), or "" when all ran as many."""
-    counts = {}
+    """How many rounds the jobs ran, as dm_delay_bench.sh decided, in words:
+    "3 rounds" when all ran as many, else the groups in the order of the
+    jobs, e.g. "5 rounds (0read, 1msread), 3 (10msread) or 2 (100usread)";
+    and whether the jobs differ."""
+    groups = {}
     for j in jobs:
         n = max([len(r.get("rounds", [])) + r.get("rounds_failed", 0)
                  for r in j["results"].values()] + [0])
         if n:
-            counts[j["name"]] = n
-    if not counts:
-        return default, ""
-    values = list(counts.values())
-    common = max(set(values), key=values.count)
-    others = {}
-    for name, n in counts.items():
-        if n != common:
-            others.setdefault(n, []).append(name)
-    note = "; ".join("%d for %s" % (n, " and ".join(names)) for n, names in sorted(others.items()))
-    return str(common), note
+            groups.setdefault(n, []).append(j["name"])
+    if not groups:
+        return "%s rounds" % default, False
+    if len(groups) == 1:
+        return "%d rounds" % next(iter(groups)), False
+    parts = ["%d (%s)" % (n, ", ".join(names)) for n, names in groups.items()]
+    parts[0] = parts[0].replace(" ", " rounds ", 1)
+    return ", ".join(parts[:-1]) + " or " + parts[-1], True
 
 
 def main():
@@ -278,7 +276,7 @@ def main():
     status = read_status(os.path.join(raw, "status.txt"))
     dm = load_json(os.path.join(raw, "dm_delay.json"))
     rds = load_json(os.path.join(raw, "rds.json"))
-    rounds, rounds_note = rounds_run((dm or {}).get("jobs", []), meta.get("repeat", "?"))
+    rounds, rounds_differ = rounds_run((dm or {}).get("jobs", []), meta.get("repeat", "?"))
 
     md = ["# rust-dm-rds benchmarks", ""]
     md += ["- kernel: `%s` (%s test kernel, %s)" % (
@@ -288,8 +286,7 @@ def main():
         "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
             meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024,
             host.get("host", "")),
-        "- fio: %s s per run, %s rounds per job%s" % (
-            meta.get("seconds", "?"), rounds, " (%s)" % rounds_note if rounds_note else ""),
+        "- fio: %s s per run; per job %s" % (meta.get("seconds", "?"), rounds),
         "- kernel command line: %s" % (
             "`%s` added (a fixed address layout: under TCG where code lands moves what it costs)"
             % meta["cmdline"] if meta.get("cmdline") else "nothing added (KASLR on)"),
@@ -304,7 +301,7 @@ def main():
             md += ["**Incomplete** (status: %s)." % status.get("dm_delay", "unknown"), ""]
         md += [
             "fio over a `delay` target on top of a 1 TiB `dm-zero` device, one job after the "
-            "other, in the same boot. Each job runs %s rounds of %s s%s; in each round the C "
+            "other, in the same boot. Each job runs %s of %s s%s; in each round the C "
             "`dm_delay` and then `rust_dm_delay` is loaded (both register the target name "
             "`delay`), and each implementation's round with the highest IOPS is reported "
             "(interference from the shared host only slows a round down). The "
@@ -324,8 +321,9 @@ def main():
             "in the host's load between rounds drops out of it); above 1 is more for ours. "
             "The other columns are each implementation's best round." % (
                 rounds, meta.get("seconds", "?"),
-                " (%s: ours is bound there by how fast this VM wakes a thread, so noise from "
-                "the shared host moves a round the most)" % rounds_note if rounds_note else ""),
+                " (more where ours / C moves the most from round to round, fewer where "
+                "ours runs alone and there is no ratio; see tests/bench/dm_delay_bench.sh)"
+                if rounds_differ else ""),
             ""]
         md += summary_table(dm["jobs"]) + [""]
         png = plot(dm["jobs"], outdir)

@@ -20,16 +20,9 @@
 #
 # Environment:
 #   BENCH_SECONDS  fio run time per job (default 10)
-#   BENCH_REPEAT   rounds per job (default 3): C, ours, C, ours, ...; the
-#                  summary reports each implementation's best run (highest IOPS)
-#   BENCH_REPEAT_MORE  rounds for the jobs marked 'more' below (default 5, or
-#                  BENCH_REPEAT when that is set): those whose ours / C moves
-#                  the most from round to round. At delay 0 an I/O takes about
-#                  9 us here, so a hiccup of the shared host is a large share
-#                  of it; at 1 ms and QD1 ours is bound by how fast this VM
-#                  wakes a thread.
-#   BENCH_REPEAT_OURS  rounds for the jobs marked 'ours' below, which run with
-#                  ours only and have no ratio (default 2, or BENCH_REPEAT)
+#   BENCH_REPEAT   rounds for every job (default: the rounds column of
+#                  the table below): C, ours, C, ours, ...; the summary
+#                  reports each implementation's best run (highest IOPS)
 #   BENCH_JOBS     the jobs to run (default: all, in the order below)
 #   BENCH_IMPLS    'c rust' (default), or one of them
 #   KO_DIR         where rust_dm_delay.ko is (default: the repository top)
@@ -39,27 +32,33 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 KO_DIR=${KO_DIR:-$(cd "$BENCH_DIR/../.." && pwd)}
 OUT=${1:?usage: dm_delay_bench.sh OUTDIR}
 SECS=${BENCH_SECONDS:-10}
-REPEAT=${BENCH_REPEAT:-3}
-REPEAT_MORE=${BENCH_REPEAT_MORE:-${BENCH_REPEAT:-5}}
-REPEAT_OURS=${BENCH_REPEAT_OURS:-${BENCH_REPEAT:-2}}
+REPEAT=${BENCH_REPEAT:-}
 IMPLS=${BENCH_IMPLS:-c rust}
 
 # name  delay  rw  direct  numjobs  iodepth  ioengine  implementations  rounds
-# (rounds: - is BENCH_REPEAT, more BENCH_REPEAT_MORE, ours BENCH_REPEAT_OURS)
 # The floor jobs (delay 0) measure this VM's I/O path, which no delay can
-# undercut: see dm_delay_summary.py.
+# undercut: see dm_delay_summary.py. Rounds (each 20-30 s with both
+# targets), where the run's 20 minutes go furthest: 5 for the jobs whose
+# ours / C moves the most from round to round (at delay 0 an I/O takes
+# about 9 us, so a hiccup of the shared host is a large share of it; at
+# 1 ms and QD1 ours is bound by how fast this VM wakes a thread), 3 for
+# 32 x QD64, where the two CPUs are the limit (a round's ratio ranged from
+# 0.83 to 1.13 over five runs, their medians from 0.98 to 1.04); 2 at 10 ms
+# and QD1, where C's jiffies dominate and a run's rounds agreed within 5.3%
+# (within 3.2% in four runs of five), and for the jobs ours runs alone,
+# with no ratio.
 JOBS_TABLE='
-0read           0      randread  0 1  1  psync  c,rust more
-0write          0      randwrite 1 1  1  psync  c,rust more
-1msread         1      randread  0 1  1  psync  c,rust more
-10msread        10     randread  0 1  1  psync  c,rust -
-1mswrite        1      randwrite 1 1  1  psync  c,rust more
-10mswrite       10     randwrite 1 1  1  psync  c,rust -
-10mswriteasync  10     randwrite 1 32 64 libaio c,rust -
-100usread       100us  randread  0 1  1  psync  rust ours
-100uswrite      100us  randwrite 1 1  1  psync  rust ours
-500usread       500us  randread  0 1  1  psync  rust ours
-500uswrite      500us  randwrite 1 1  1  psync  rust ours
+0read           0      randread  0 1  1  psync  c,rust 5
+0write          0      randwrite 1 1  1  psync  c,rust 5
+1msread         1      randread  0 1  1  psync  c,rust 5
+10msread        10     randread  0 1  1  psync  c,rust 2
+1mswrite        1      randwrite 1 1  1  psync  c,rust 5
+10mswrite       10     randwrite 1 1  1  psync  c,rust 2
+10mswriteasync  10     randwrite 1 32 64 libaio c,rust 3
+100usread       100us  randread  0 1  1  psync  rust 2
+100uswrite      100us  randwrite 1 1  1  psync  rust 2
+500usread       500us  randread  0 1  1  psync  rust 2
+500uswrite      500us  randwrite 1 1  1  psync  rust 2
 '
 JOBS=${BENCH_JOBS:-$(echo "$JOBS_TABLE" | awk 'NF { print $1 }')}
 
@@ -240,11 +239,7 @@ for job in $JOBS; do
 	line=$(echo "$JOBS_TABLE" | awk -v j="$job" '$1 == j')
 	[ -n "$line" ] || { echo "unknown job $job" >&2; exit 1; }
 	read -r _ delay rw direct nj qd eng impls rounds <<<"$line"
-	case $rounds in
-	more) rounds=$REPEAT_MORE ;;
-	ours) rounds=$REPEAT_OURS ;;
-	*) rounds=$REPEAT ;;
-	esac
+	rounds=${REPEAT:-$rounds}
 	i=$((i + 1))
 	timer_floor "$delay"
 	# Per job, C and ours take turns, round after round: drift in the

@@ -261,7 +261,7 @@ def rounds_run(jobs, default):
         if n:
             groups.setdefault(n, []).append(j["name"])
     if not groups:
-        return "%s rounds" % default, False
+        return "%s rounds" % (default if default.isdigit() else "?"), False
     if len(groups) == 1:
         return "%d rounds" % next(iter(groups)), False
     parts = ["%d (%s)" % (n, ", ".join(names)) for n, names in groups.items()]
@@ -321,8 +321,8 @@ def main():
             "in the host's load between rounds drops out of it); above 1 is more for ours. "
             "The other columns are each implementation's best round." % (
                 rounds, meta.get("seconds", "?"),
-                " (more where ours / C moves the most from round to round, fewer where "
-                "ours runs alone and there is no ratio; see tests/bench/dm_delay_bench.sh)"
+                " (more where ours / C moves the most from round to round, fewer where it "
+                "holds steady or ours runs alone; see tests/bench/dm_delay_bench.sh)"
                 if rounds_differ else ""),
             ""]
         md += summary_table(dm["jobs"]) + [""]

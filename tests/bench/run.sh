@@ -14,11 +14,8 @@
 #
 # Environment:
 #   BENCH_SECONDS  fio run time per dm-delay run (default 10)
-#   BENCH_REPEAT   rounds per dm-delay job (default 3; the best round is reported)
-#   BENCH_REPEAT_MORE  rounds for 0read, 0write, 1msread and 1mswrite
-#                  (default 5)
-#   BENCH_REPEAT_OURS  rounds for the sub-millisecond jobs, ours only
-#                  (default 2)
+#   BENCH_REPEAT   rounds for every dm-delay job (default: 2 to 5 per job,
+#                  see tests/bench/dm_delay_bench.sh)
 #   BENCH_FLAVOR   test kernel flavor (default perf; debug for development)
 #   BENCH_TIMEOUT  cap on the VM run, in seconds (default 1500)
 #   BENCH_CMDLINE  added to the guest kernel's command line (default
@@ -61,7 +58,7 @@ rm -f "$out/report.md" "$out/report.json" "$out/dm_delay_latency.png"
 rm -rf "$out/plot"
 
 env=("KO_DIR=$mods" "BENCH_SECONDS=${BENCH_SECONDS:-10}")
-for v in BENCH_REPEAT BENCH_REPEAT_MORE BENCH_REPEAT_OURS BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
+for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
 	RDS_BENCH_ROUNDS RDS_BENCH_LOOP_REPS RDS_BENCH_COUNT_ROUNDS; do
 	[ -n "${!v:-}" ] && env+=("$v='${!v}'")
 done

@@ -251,8 +251,8 @@ def strip_cdf(dm):
 
 def rounds_run(jobs, default):
     """How many rounds the jobs ran, as dm_delay_bench.sh decided, in words:
-    "3 rounds" when all ran as many, else the groups in the order of the
-    jobs, e.g. "5 rounds (0read, 1msread), 3 (10msread) or 2 (100usread)";
+    "3 rounds" when all ran as many, else the groups, most rounds first,
+    e.g. "5 rounds (0read, 1msread), 3 (10msread) or 2 (100usread)";
     and whether the jobs differ."""
     groups = {}
     for j in jobs:
@@ -264,7 +264,8 @@ def rounds_run(jobs, default):
         return "%s rounds" % (default if default.isdigit() else "?"), False
     if len(groups) == 1:
         return "%d rounds" % next(iter(groups)), False
-    parts = ["%d (%s)" % (n, ", ".join(names)) for n, names in groups.items()]
+    parts = ["%d (%s)" % (n, ", ".join(names))
+             for n, names in sorted(groups.items(), reverse=True)]
     parts[0] = parts[0].replace(" ", " rounds ", 1)
     return ", ".join(parts[:-1]) + " or " + parts[-1], True
 

@@ -39,13 +39,13 @@ IMPLS=${BENCH_IMPLS:-c rust}
 # The floor jobs (delay 0) measure this VM's I/O path, which no delay can
 # undercut: see dm_delay_summary.py. Rounds (each 20-30 s with both
 # targets), where the run's 20 minutes go furthest: 5 for the jobs whose
-# ours / C moves the most from round to round (at delay 0 an I/O takes
+# ours / C moves the most from round to round. At delay 0 an I/O takes
 # about 9 us, so a hiccup of the shared host is a large share of it; at
-# 1 ms and QD1 ours is bound by how fast this VM wakes a thread), 3 for
-# 32 x QD64, where the two CPUs are the limit (a round's ratio ranged from
-# 0.83 to 1.13 over five runs, their medians from 0.98 to 1.04); 2 at 10 ms
+# 1 ms and QD1 ours is bound by how fast this VM wakes a thread; at 32 x
+# QD64 the two CPUs are the limit (a round's ratio ranged from 0.83 to 1.13
+# over eight runs of 3 rounds, their medians from 0.98 to 1.08). 2 at 10 ms
 # and QD1, where C's jiffies dominate and a run's rounds agreed within 5.3%
-# (within 3.2% in four runs of five), and for the jobs ours runs alone,
+# (within 3.2% in seven runs of eight). 1 for the jobs ours runs alone,
 # with no ratio.
 JOBS_TABLE='
 0read           0      randread  0 1  1  psync  c,rust 5
@@ -54,11 +54,11 @@ JOBS_TABLE='
 10msread        10     randread  0 1  1  psync  c,rust 2
 1mswrite        1      randwrite 1 1  1  psync  c,rust 5
 10mswrite       10     randwrite 1 1  1  psync  c,rust 2
-10mswriteasync  10     randwrite 1 32 64 libaio c,rust 3
-100usread       100us  randread  0 1  1  psync  rust 2
-100uswrite      100us  randwrite 1 1  1  psync  rust 2
-500usread       500us  randread  0 1  1  psync  rust 2
-500uswrite      500us  randwrite 1 1  1  psync  rust 2
+10mswriteasync  10     randwrite 1 32 64 libaio c,rust 5
+100usread       100us  randread  0 1  1  psync  rust 1
+100uswrite      100us  randwrite 1 1  1  psync  rust 1
+500usread       500us  randread  0 1  1  psync  rust 1
+500uswrite      500us  randwrite 1 1  1  psync  rust 1
 '
 JOBS=${BENCH_JOBS:-$(echo "$JOBS_TABLE" | awk 'NF { print $1 }')}
 

@@ -5,7 +5,8 @@
     compare.py A/report.json B/report.json [TOLERANCE_PCT]
 
 Prints, per job (dm-delay) or case (RDS) and metric, both runs' ratios of
-ours against C and how far apart they are, and exits 1 when a headline
+ours against C and how far apart they are (relative to the smaller of the
+two, so the order of A and B does not matter), and exits 1 when a headline
 ratio differs by more than TOLERANCE_PCT (default 10). The ratios are the
 reports' own: the median over the rounds of ours / C within a round. The headline
 metrics are IOPS, mean and p50 latency (dm-delay) and binds/s and p50 bind
@@ -55,7 +56,8 @@ def main():
         rb = b.get(key)
         if ra is None or rb is None:
             continue
-        diff = 100 * abs(rb - ra) / ra
+        # Relative to the smaller of the two: the same either way round.
+        diff = 100 * abs(rb - ra) / min(ra, rb)
         flag = ""
         if key[1] in DM_INFO:
             flag = "  (info)"

@@ -148,6 +148,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Empties the page cache, so that no run finds an earlier run's pages.
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# fio_job NAME FILE RW DIRECT NUMJOBS IODEPTH IOENGINE [FIO-OPTION...]: one
+# time-based random 4k job of $SECS s. randrepeat=0: every run draws other
+# offsets, so a rerun does not find the previous run's pages in the cache
+# either; invalidate=1 drops the device's cache before the job.
+fio_job() {
+	local name=$1 file=$2 rw=$3 direct=$4 nj=$5 qd=$6 eng=$7
+	shift 7
+	fio --name="$name" --filename="$file" --rw="$rw" --bs=4k \
+		--direct="$direct" --numjobs="$nj" --iodepth="$qd" \
+		--ioengine="$eng" --time_based --runtime="$SECS" \
+		--randrepeat=0 --norandommap --invalidate=1 "$@"
+}
+
 # run_one IMPL JOB ROUND DELAY RW DIRECT NUMJOBS IODEPTH IOENGINE
 run_one() {
 	local impl=$1 job=$2 round=$3 delay=$4 rw=$5 direct=$6 nj=$7 qd=$8 eng=$9
@@ -160,18 +179,11 @@ run_one() {
 	_pid=$(echo "$pids" | head -n 1)
 	comm=$(cat "/proc/${_pid:-0}/comm" 2>/dev/null) || comm=$(worker_comm "$impl")
 	[ "$nj" -gt 1 ] && extra+=(--group_reporting)
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
+	drop_caches
 	b=$(cpu_of "${_pid:-0}")
 	d0=$(devios "$minor")
 	t0=$(date +%s%N)
-	# randrepeat=0: every run draws other offsets, so a rerun does not
-	# find the previous run's pages in the cache either; invalidate=1
-	# drops the device's cache before the job.
-	fio --name="$job" --filename="/dev/mapper/$DEV" --rw="$rw" --bs=4k \
-		--direct="$direct" --numjobs="$nj" --iodepth="$qd" \
-		--ioengine="$eng" --time_based --runtime="$SECS" \
-		--randrepeat=0 --norandommap --invalidate=1 "${extra[@]}" \
+	fio_job "$job" "/dev/mapper/$DEV" "$rw" "$direct" "$nj" "$qd" "$eng" "${extra[@]}" \
 		--output-format=json+ --output="$out.json" \
 		>/dev/null 2>"$out.err" || rc=$?
 	t1=$(date +%s%N)
@@ -226,10 +238,8 @@ ZDEVNO=$($DMS info -c --noheadings -o major,minor --separator : "$ZERO" | tr -d 
 # touched. So the warm-up is the same buffered random read, on dm-zero
 # itself, for as long as a round.
 echo "warm-up: buffered random read on $ZERO, $SECS s" >&2
-sync
-echo 3 >/proc/sys/vm/drop_caches
-fio --name=warm-up --filename="/dev/mapper/$ZERO" --rw=randread --bs=4k --direct=0 \
-	--time_based --runtime="$SECS" --randrepeat=0 --norandommap --invalidate=1 \
+drop_caches
+fio_job warm-up "/dev/mapper/$ZERO" randread 0 1 1 psync \
 	--output-format=terse >"$OUT/fio/warm-up.txt" 2>&1 ||
 	echo "  warm-up failed, see $OUT/fio/warm-up.txt" >&2
 

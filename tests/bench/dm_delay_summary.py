@@ -34,7 +34,8 @@ the same VM (min, p50, p99, mean). No delay target can be more precise than
 that; the completion latency adds the I/O path and a wake-up on top.
 
 Each job runs in several rounds (see dm_delay_bench.sh); per
-implementation, the round with the highest IOPS is reported, and "rounds" lists every round's IOPS and p50. The best round, not the median: on this
+implementation, the round with the highest IOPS is reported, and "rounds"
+lists every round's IOPS and p50. The best round, not the median: on this
 shared 2-core host interference only ever slows a round down (a QD1 round
 at 1 ms moved by up to 12% between runs, the median with it), so the best
 round is the closest to what the implementation itself costs, for C as

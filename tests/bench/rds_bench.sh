@@ -81,6 +81,7 @@ BIND_CPU=$(($(nproc) - 1))
 [ "$ROUNDS" -ge 1 ] || die "RDS_BENCH_ROUNDS must be >= 1"
 [ "$LOOP_REPS" -ge 1 ] || die "RDS_BENCH_LOOP_REPS must be >= 1"
 [ "$COUNT_ROUNDS" -ge 1 ] || die "RDS_BENCH_COUNT_ROUNDS must be >= 1"
+[ "$COUNT_ROUNDS" -le "$ROUNDS" ] || COUNT_ROUNDS=$ROUNDS
 mkdir -p "$OUTDIR"
 # The addresses of tcp_floor: a veth pair with no RDMA device.
 T4=198.51.100.1
@@ -320,7 +321,7 @@ done
 # is paired with c's round r).
 # From the burst's invocations, pooled over the rounds: the median time of
 # one rds-ping invocation and of its ping's round trip.
-awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v reps="$LOOP_REPS" -v cpu="$BIND_CPU" -v counted="$((COUNT_ROUNDS < ROUNDS ? COUNT_ROUNDS : ROUNDS))" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" -v inv="$INV" '
+awk -v n="$N" -v loop="$LOOP" -v rounds="$ROUNDS" -v reps="$LOOP_REPS" -v cpu="$BIND_CPU" -v counted="$COUNT_ROUNDS" -v json="$OUTDIR/rds.json" -v md="$OUTDIR/rds.md" -v inv="$INV" '
 	FILENAME == inv {
 		dur[$2, ++ndur[$2]] = $4 / 1000
 		if ($5 >= 0) rtt[$2, ++nrtt[$2]] = $5

@@ -14,7 +14,7 @@
 #
 # Environment:
 #   BENCH_SECONDS  fio run time per dm-delay run (default 10)
-#   BENCH_REPEAT   rounds for every dm-delay job (default: 2 to 5 per job,
+#   BENCH_REPEAT   rounds for every dm-delay job (default: 1 to 5 per job,
 #                  see tests/bench/dm_delay_bench.sh)
 #   BENCH_FLAVOR   test kernel flavor (default perf; debug for development)
 #   BENCH_TIMEOUT  cap on the VM run, in seconds (default 1500)

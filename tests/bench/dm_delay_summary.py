@@ -33,6 +33,9 @@ how late a plain userspace sleep to a deadline one delay ahead wakes up in
 the same VM (min, p50, p99, mean). No delay target can be more precise than
 that; the completion latency adds the I/O path and a wake-up on top.
 
+"cpu" is the CPU fio and the worker kthread were pinned to, or None when
+the scheduler placed them (jobs with more than one fio job, BENCH_PIN=0).
+
 Each job runs in several rounds (see dm_delay_bench.sh); per
 implementation, the round with the highest IOPS is reported, and "rounds"
 lists every round's IOPS and p50. The best round, not the median: on this
@@ -253,6 +256,7 @@ def summarise(outdir):
             "ioengine": run["ioengine"],
             "bs": "4k",
             "seconds": int(run["seconds"]),
+            "cpu": None if run.get("cpu", "-") == "-" else int(run["cpu"]),
             "theoretical_iops": theoretical(int(run["numjobs"]), int(run["iodepth"]),
                                             delay_us(run["delay"])),
             "results": {},

@@ -319,10 +319,12 @@ def main():
         if status.get("dm_delay") != "ok":
             md += ["**Incomplete** (status: %s)." % status.get("dm_delay", "unknown"), ""]
         md += [
-            "fio over a `delay` target on top of a 1 TiB `dm-zero` device, one job after the "
-            "other, in the same boot. Each job runs %s of %s s%s; in each round the C "
-            "`dm_delay` and then `rust_dm_delay` is loaded (both register the target name "
-            "`delay`), and each implementation's round with the highest IOPS is reported "
+            "fio over a `delay` target on top of a 1 TiB `dm-zero` device, in the same boot. "
+            "Each job runs %s of %s s%s. The run goes round after round, and in each round "
+            "every job that has that many, one after the other, so a slow spell of the host "
+            "hits one round of many jobs rather than every round of one. In each job's round "
+            "the C `dm_delay` and then `rust_dm_delay` is loaded (both register the target "
+            "name `delay`), and each implementation's round with the highest IOPS is reported "
             "(interference from the shared host only slows a round down).%s The "
             "floor jobs (delay 0) measure this VM's I/O path: achievable IOPS = 1 / (delays per "
             "I/O × delay + that path's latency); the VM timer floor is how late a plain sleep "

@@ -269,16 +269,15 @@ fio_job warm-up "/dev/mapper/$ZERO" randread 0 1 1 psync \
 	--output-format=terse >"$OUT/fio/warm-up.txt" 2>&1 ||
 	echo "  warm-up failed, see $OUT/fio/warm-up.txt" >&2
 
-# The jobs' parameters, checked before anything runs.
-declare -A PARAMS
+# Each job's line of the table and its rounds, checked before anything runs.
+declare -A LINE ROUNDS
 maxrounds=0
 for job in $JOBS; do
-	line=$(echo "$JOBS_TABLE" | awk -v j="$job" '$1 == j')
-	[ -n "$line" ] || { echo "unknown job $job" >&2; exit 1; }
-	read -r _ delay rw direct nj qd eng impls rounds <<<"$line"
-	rounds=${REPEAT:-$rounds}
-	PARAMS[$job]="$delay $rw $direct $nj $qd $eng $impls $rounds"
-	[ "$rounds" -gt "$maxrounds" ] && maxrounds=$rounds
+	LINE[$job]=$(echo "$JOBS_TABLE" | awk -v j="$job" '$1 == j')
+	[ -n "${LINE[$job]}" ] || { echo "unknown job $job" >&2; exit 1; }
+	read -r _ _ _ _ _ _ _ _ rounds <<<"${LINE[$job]}"
+	ROUNDS[$job]=${REPEAT:-$rounds}
+	[ "${ROUNDS[$job]}" -gt "$maxrounds" ] && maxrounds=${ROUNDS[$job]}
 done
 
 # Round after round, and in each round every job that has that many, one
@@ -293,10 +292,9 @@ for ((round = 1; round <= maxrounds; round++)); do
 	i=0
 	for job in $JOBS; do
 		i=$((i + 1))
-		# shellcheck disable=SC2086
-		set -- ${PARAMS[$job]}
-		delay=$1 rw=$2 direct=$3 nj=$4 qd=$5 eng=$6 impls=$7 rounds=$8
+		rounds=${ROUNDS[$job]}
 		[ "$round" -le "$rounds" ] || continue
+		read -r _ delay rw direct nj qd eng impls _ <<<"${LINE[$job]}"
 		timer_floor "$delay"
 		for impl in $IMPLS; do
 			case ",$impls," in *",$impl,"*) ;; *) continue ;; esac

@@ -13,13 +13,24 @@ timeout_s=$(sed -n 's/^timeout=//p' settings)
 export KO_DIR=${KO_DIR:-$(cd .. && pwd)}
 
 run() {
-	local n=0 t rc start
+	local n t rc start reports
 	echo "TAP version 13"
 	echo "# uname: $(uname -a)"
 	# Lockdep switches itself off after its first report (or a taint):
 	# say whether it is still on when the suite starts.
 	echo "# $(grep -s 'debug_locks:' /proc/lockdep_stats | tr -s ' ')"
-	echo "1..$#"
+	echo "1..$(($# + 2))"
+	# A detector that has fired once may stay silent afterwards (lockdep
+	# always does): a boot whose log holds any report before the first
+	# test fails, naming it.
+	n=1
+	reports=$(bash -c '. ./lib.sh && boot_reports')
+	if [ -n "$reports" ]; then
+		echo "$reports" | sed 's/^/# before the first test: /'
+		echo "not ok 1 selftests: rust-dm-rds: boot: kernel log clean before the first test"
+	else
+		echo "ok 1 selftests: rust-dm-rds: boot: kernel log clean before the first test"
+	fi
 	for t in "$@"; do
 		n=$((n + 1))
 		echo "# selftests: rust-dm-rds: $t"
@@ -34,6 +45,22 @@ run() {
 		*) echo "not ok $n selftests: rust-dm-rds: $t # exit=$rc" ;;
 		esac
 	done
+	# The boot ends with our modules unloaded and one more leak scan past
+	# kmemleak's minimum age: a leak from a destructor or from the last
+	# seconds of a test shows here, by the addresses our modules had.
+	n=$((n + 1))
+	if [ -r /sys/kernel/debug/kmemleak ]; then
+		reports=$(bash -c '. ./lib.sh && mod_remove rust_rds_ib_addr && mod_remove rust_dm_delay &&
+			echo scan >"$_KMEMLEAK" && sleep 6 && echo scan >"$_KMEMLEAK" && our_leaks' 2>&1)
+		if [ -n "$reports" ]; then
+			echo "$reports" | head -n 60 | sed 's/^/# /'
+			echo "not ok $n selftests: rust-dm-rds: boot: no leak from our modules after unloading them"
+		else
+			echo "ok $n selftests: rust-dm-rds: boot: no leak from our modules after unloading them"
+		fi
+	else
+		echo "ok $n selftests: rust-dm-rds: boot: no leak from our modules after unloading them # SKIP no kmemleak"
+	fi
 	echo "# guest-done"
 }
 

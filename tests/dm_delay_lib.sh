@@ -17,6 +17,11 @@
 
 . "$(dirname "$0")/lib.sh"
 
+# Distribution kernels build dm and loop as modules, and the guest has no
+# udev to load them for /dev/mapper/control and /dev/loop-control.
+modprobe -q dm_mod 2>/dev/null || true
+modprobe -q loop 2>/dev/null || true
+
 # udev would probe every new device through the delay, and hold it open
 # while it does; dmsetup would wait on it. See ENVIRONMENT.md.
 udevadm control --exit >/dev/null 2>&1 || true

@@ -13,8 +13,9 @@
 #   rds_bind ARGS   tests/rds-bind (prints ok or the errno name; see rds-bind.c)
 #   rds_ping ARGS   tests/rds-ping (see rds-ping.c)
 #   wait_gid DEV ADDR   wait until RDMA device DEV has a GID for ADDR
-#   prof_start F..  start the function profiler on functions F..
-#   prof_hits F     stop the profiler, print the hits of F
+#   prof_start F..  start counting calls of kernel functions F.. (a kprobe
+#                   event each; the stock kernel has no function profiler)
+#   prof_hits F     stop counting, print the calls of F
 #   expect_eq DESC WANT GOT / expect_ge DESC MIN GOT   KTAP checks with
 #                   the values as diagnostics
 
@@ -166,16 +167,17 @@ lp_unload() {
 
 prof_start() {
 	local f
-	[ -e "$TRACING/trace_stat" ] || mount -t tracefs nodev "$TRACING" 2>/dev/null
-	echo 0 >"$TRACING/function_profile_enabled"
-	: >"$TRACING/set_ftrace_filter"
+	[ -e "$TRACING/kprobe_events" ] || mount -t tracefs nodev "$TRACING" 2>/dev/null
+	[ -d "$TRACING/events/rdsprof" ] && echo 0 >"$TRACING/events/rdsprof/enable"
+	sed -n 's/^p:rdsprof\/\([^ ]*\) .*/-:rdsprof\/\1/p' "$TRACING/kprobe_events" |
+		while read -r f; do echo "$f" >>"$TRACING/kprobe_events"; done
 	for f in "$@"; do
-		echo "$f" >>"$TRACING/set_ftrace_filter"
+		echo "p:rdsprof/$f $f" >>"$TRACING/kprobe_events"
 	done
-	echo 1 >"$TRACING/function_profile_enabled"
+	echo 1 >"$TRACING/events/rdsprof/enable"
 }
 
 prof_hits() {
-	echo 0 >"$TRACING/function_profile_enabled"
-	awk -v f="$1" '$1 == f { s += $2 } END { print s + 0 }' "$TRACING"/trace_stat/function*
+	echo 0 >"$TRACING/events/rdsprof/enable"
+	awk -v f="$1" '$1 == f || $1 == "rdsprof/" f { s += $2 } END { print s + 0 }' "$TRACING/kprobe_profile"
 }

@@ -4,6 +4,10 @@
 # Cache layout (all outside the repository):
 #   $CACHE/root/                  Debian sid chroot (the toolchain)
 #   $CACHE/root/kernel/<flavor>/  unpacked linux-source-7.2, built in place
+#   $CACHE/root/kernel/stock/     the stamp and release of Debian's own kernel,
+#                                 installed into the chroot as packages
+#   $CACHE/root/root/.cache/rust-dm-rds/kdir/  the Rust metadata prepared for
+#                                 it by scripts/kmake.sh (the chroot's cache)
 #   $CACHE/versions.txt           versions of the tools that matter
 #
 # CACHE defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds and is
@@ -26,8 +30,60 @@ log() {
 }
 
 # Path of a kernel flavor's tree, inside the chroot and seen from the host.
-kernel_dir() { echo "/kernel/$1/linux"; }
+# The stock flavor's is the headers' build tree.
+kernel_dir() {
+	if [ "$1" = stock ]; then
+		echo "/lib/modules/$(stock_release)/build"
+	else
+		echo "/kernel/$1/linux"
+	fi
+}
 host_kernel_dir() { echo "$ROOT$(kernel_dir "$1")"; }
+
+# The release of the stock kernel (tests/vm/stock.sh installs it).
+stock_release() {
+	cat "$ROOT/kernel/stock/release" 2>/dev/null ||
+		die "no stock kernel: run 'make kernel-stock' first"
+}
+
+# The kernel image a flavor boots, inside the chroot.
+kernel_image() {
+	if [ "$1" = stock ]; then
+		echo "/lib/modules/$(stock_release)/vmlinuz.unsigned"
+	else
+		echo "$(kernel_dir "$1")/arch/x86/boot/bzImage"
+	fi
+}
+
+# The stamp that identifies a flavor's kernel build.
+kernel_stamp() {
+	if [ "$1" = stock ]; then
+		cat "$ROOT/kernel/stock/.stamp-installed"
+	else
+		cat "$(host_kernel_dir "$1")/.stamp-built"
+	fi
+}
+
+# Where the modules for a flavor are built: the repository top for debug;
+# for the others a copy of the sources, so that the debug .ko stay.
+modules_dir() {
+	if [ "$1" = debug ]; then echo "$REPO"; else echo "$REPO/tests/output/modules-$1"; fi
+}
+
+# Copies the module sources (with their timestamps, so Kbuild rebuilds only
+# what changed) into directory $1.
+copy_module_sources() {
+	local f
+	mkdir -p "$1/bindings" "$1/scripts"
+	cp -p "$REPO/Kbuild" "$REPO/Makefile" "$REPO/dkms.conf" "$REPO"/*.rs "$1/"
+	cp -p "$REPO/scripts/kmake.sh" "$1/scripts/"
+	for f in "$REPO"/bindings/*; do
+		case ${f##*/} in
+		bindings_generated.rs) ;;
+		*.rs | *.h | *.c | *.params) cp -p "$f" "$1/bindings/" ;;
+		esac
+	done
+}
 
 # Builds the C tools of the selftests and benchmarks (tests/*.c,
 # tests/bench/*.c), each into a program of the same name without .c next to

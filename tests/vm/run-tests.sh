@@ -1,19 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Host side of the selftest run: boots the debug test kernel once per boot
-# group, runs the group's TEST_PROGS in the guest, brings the KTAP back,
-# prints every result and ends with one line: "N passed, N failed".
+# Host side of the selftest run: boots a test kernel once per boot group,
+# runs the group's programs in the guest, brings the KTAP back, prints every
+# result and ends with one line: "N passed, N failed".
 #
 # A test program declares its group in a "# boot-group: NAME" line (default
 # "main"). Groups that need a fresh lockdep (nothing may have reported
-# before them) get a boot of their own that way.
+# before them) get a boot of their own that way. The groups boot the debug
+# kernel; without PROG arguments, one more boot, 'stock', runs STOCK_PROGS
+# (tests/Makefile) on Debian's own kernel with the modules built against
+# its headers (tests/vm/build.sh stock). With -f stock, every group boots
+# the stock kernel instead: the whole suite on Debian's kernel.
 #
-#   run-tests.sh [PROG...]      (default: TEST_PROGS from tests/Makefile)
+#   run-tests.sh [-f stock] [PROG...]   (default: TEST_PROGS)
 #
 # Passed programs are remembered in $CACHE/results, keyed on everything
 # that can change their outcome: the test kernel's stamp, the toolchain
-# versions, the module sources (Kbuild, Makefile, *.rs, bindings/), the
-# shared files of tests/ and the program itself. A program whose key has a
+# versions, the module sources (Kbuild, Makefile, *.rs, bindings/,
+# scripts/, dkms.conf), the shared files of tests/ and the program itself. A program whose key has a
 # passed result is not run again: its remembered KTAP is printed, marked
 # "# cached:". Any change to an input runs it again; a failure is never
 # remembered. CHECK_CACHE=0 runs everything (and refreshes the cache).
@@ -27,9 +31,25 @@
 
 . "$(dirname "$0")/lib.sh"
 
+flavor=debug
+if [ "${1:-}" = -f ]; then
+	flavor=${2:?usage: run-tests.sh [-f stock] [PROG...]}
+	shift 2
+fi
 cd "$REPO/tests"
 progs=("$@")
-[ ${#progs[@]} -gt 0 ] || read -ra progs <<<"$(make -s --no-print-directory list)"
+stock_progs=()
+if [ ${#progs[@]} = 0 ]; then
+	read -ra progs <<<"$(make -s --no-print-directory list)"
+	read -ra stock_progs <<<"$(make -s --no-print-directory list-stock)"
+	if [ "$flavor" = stock ]; then
+		# The whole suite, and the stock-only programs.
+		for p in "${stock_progs[@]}"; do
+			[[ " ${progs[*]} " == *" $p "* ]] || progs+=("$p")
+		done
+		stock_progs=()
+	fi
+fi
 [ ${#progs[@]} -gt 0 ] || die "no tests to run"
 timeout_s=$(sed -n 's/^timeout=//p' settings)
 outdir=${TEST_OUTDIR:-$REPO/tests/output}
@@ -37,15 +57,22 @@ case $outdir in "$REPO"/*) ;; *) die "TEST_OUTDIR must be inside the repository 
 mkdir -p "$outdir"
 rm -f "$outdir"/ktap-*.txt "$outdir"/results-*.txt
 
+# A group of the stock flavor is named stock or stock-<group>.
 declare -A group_progs
 groups=()
+add_prog() {
+	[ -x "$2" ] || die "test program tests/$2 is missing or not executable"
+	[ -n "${group_progs[$1]:-}" ] || groups+=("$1")
+	group_progs[$1]+="$2 "
+}
 for p in "${progs[@]}"; do
-	[ -x "$p" ] || die "test program tests/$p is missing or not executable"
 	g=$(sed -n 's/^# boot-group: *//p' "$p" | head -n1)
 	g=${g:-main}
-	[ -n "${group_progs[$g]:-}" ] || groups+=("$g")
-	group_progs[$g]+="$p "
+	[ "$flavor" = stock ] && g=stock-$g
+	add_prog "$g" "$p"
 done
+for p in "${stock_progs[@]}"; do add_prog stock "$p"; done
+group_flavor() { case $1 in stock*) echo stock ;; *) echo debug ;; esac; }
 
 # What every program's outcome depends on: the test kernel, the toolchain,
 # and every tracked or new file of the module build and of tests/, except
@@ -55,15 +82,22 @@ resdir=$CACHE/results
 mkdir -p "$resdir"
 common_key=$(
 	cd "$REPO"
-	cat "$(host_kernel_dir debug)/.stamp-built" "$CACHE/versions.txt" 2>/dev/null || true
-	git ls-files -co --exclude-standard -- Kbuild Makefile '*.rs' bindings tests |
-		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list)) |
+	cat "$CACHE/versions.txt" 2>/dev/null || true
+	git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf '*.rs' bindings scripts tests |
+		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list list-stock)) |
 		grep -v '^tests/bench/' | sort | while IFS= read -r f; do
 			[ -f "$f" ] && { echo "== $f"; cat "$f"; }
 		done
 ) || die "cannot hash the inputs of the tests"
 common_key=$(echo "$common_key" | sha256sum | cut -c1-32)
-prog_key() { { echo "$common_key $1"; cat "$REPO/tests/$1"; } | sha256sum | cut -c1-32; }
+# The key of program $2 in group $1: the group's kernel counts too.
+prog_key() {
+	{
+		echo "$common_key $2"
+		kernel_stamp "$(group_flavor "$1")" 2>/dev/null || true
+		cat "$REPO/tests/$2"
+	} | sha256sum | cut -c1-32
+}
 
 # Prints the results of KTAP file $1 and adds them to the totals (the
 # counts also go to file $2). Top-level lines are the programs, "# ok" /
@@ -95,8 +129,8 @@ count_results() {
 # Remembers the KTAP of every program of KTAP file $1 that passed (a skip
 # is not remembered).
 remember_passed() {
-	local ktap=$1 p uname tmp
-	shift
+	local ktap=$1 g=$2 p uname tmp
+	shift 2
 	uname=$(sed -n 's/^# uname: //p' "$ktap" | head -n1)
 	for p in "$@"; do
 		tmp=$resdir/.$p.$$
@@ -112,7 +146,7 @@ remember_passed() {
 			}
 		' "$ktap" >"$tmp"
 		if [ -s "$tmp" ]; then
-			mv "$tmp" "$resdir/$(prog_key "$p").ktap"
+			mv "$tmp" "$resdir/$(prog_key "$g" "$p").ktap"
 		else
 			rm -f "$tmp"
 		fi
@@ -124,8 +158,8 @@ if [ "${CHECK_CACHE:-1}" != 0 ]; then
 	for g in "${groups[@]}"; do
 		todo=
 		for p in ${group_progs[$g]}; do
-			if [ -s "$resdir/$(prog_key "$p").ktap" ]; then
-				cat "$resdir/$(prog_key "$p").ktap" >>"$cached"
+			if [ -s "$resdir/$(prog_key "$g" "$p").ktap" ]; then
+				cat "$resdir/$(prog_key "$g" "$p").ktap" >>"$cached"
 			else
 				todo+="$p "
 			fi
@@ -159,8 +193,9 @@ for g in "${groups[@]}"; do
 	fi
 	log "boot '$g': ${gp[*]} (limit ${limit}s)"
 	start=$(date +%s)
-	"$REPO/tests/vm/vm.sh" -t "$limit" -l "$console" \
-		"tests/vm/guest-run.sh $ktap ${gp[*]}" || true
+	gf=$(group_flavor "$g")
+	"$REPO/tests/vm/vm.sh" -f "$gf" -t "$limit" -l "$console" \
+		"KO_DIR=$(modules_dir "$gf") tests/vm/guest-run.sh $ktap ${gp[*]}" || true
 	log "boot '$g' took $(($(date +%s) - start)) s; console log: $console"
 
 	if [ ! -s "$ktap" ]; then
@@ -171,6 +206,10 @@ for g in "${groups[@]}"; do
 	fi
 	count_results "$ktap" "$outdir/results-$g.txt"
 	sane=1
+	# A boot whose log had a report before the first test (its detectors
+	# may have been spent), or a leak found after the last, vouches for
+	# none of its passes.
+	grep -Eq '^not ok [0-9]+ selftests: rust-dm-rds: boot:' "$ktap" && sane=0
 	if ! grep -q '^# guest-done' "$ktap"; then
 		echo "not ok - boot '$g': the guest stopped before the end of its tests"
 		fail=$((fail + 1)) sane=0
@@ -181,7 +220,7 @@ for g in "${groups[@]}"; do
 		fail=$((fail + 1)) sane=0
 	fi
 	# Only a boot that ended well vouches for its passes.
-	[ $sane = 1 ] && remember_passed "$ktap" "${gp[@]}"
+	[ $sane = 1 ] && remember_passed "$ktap" "$g" "${gp[@]}"
 done
 
 if [ $skip -gt 0 ]; then

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boots a test kernel with virtme-ng under TCG and runs a command in it.
 #
-#   vm.sh [-f debug|perf] [-t SECONDS] [-l LOGFILE] [CMD...]
+#   vm.sh [-f debug|perf|stock] [-t SECONDS] [-l LOGFILE] [CMD...]
 #
 # Without CMD it opens an interactive shell. The guest's root is the
 # toolchain chroot (read-only, with overlays); the repository is mounted
@@ -19,19 +19,26 @@ while getopts "f:t:l:" o; do
 	f) flavor=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
 	l) logfile=$OPTARG ;;
-	*) die "usage: vm.sh [-f debug|perf] [-t SECONDS] [-l LOGFILE] [CMD...]" ;;
+	*) die "usage: vm.sh [-f debug|perf|stock] [-t SECONDS] [-l LOGFILE] [CMD...]" ;;
 	esac
 done
 shift $((OPTIND - 1))
 
-kdir=$(kernel_dir "$flavor")
-[ -f "$ROOT$kdir/arch/x86/boot/bzImage" ] || die "no $flavor kernel: run 'make kernel' first"
+image=$(kernel_image "$flavor")
+[ -f "$ROOT$image" ] || die "no $flavor kernel: run 'make kernel-$flavor' first"
+# vng boots a kernel tree in place (its modules come from the tree), or an
+# image file with the modules of the root's /lib/modules.
+run=$image
+[ "$flavor" = stock ] || run=$(kernel_dir "$flavor")
 
-args=(--run "$kdir" --disable-kvm --memory 2G --cpus 2 --rwdir "$REPO")
+args=(--run "$run" --disable-kvm --memory 2G --cpus 2 --rwdir "$REPO")
 [ -n "${VM_RODIR:-}" ] && args+=(--rodir "$VM_RODIR")
 # The kernel log goes to the console (and to LOGFILE); a WARN does not
 # panic, so the suite can report it, but an oops stops the guest at once.
-args+=(--append "oops=panic panic=-1 printk.devkmsg=on${VM_APPEND:+ $VM_APPEND}")
+# KASAN reports every bad access, not only the first one of the boot.
+append="oops=panic panic=-1 printk.devkmsg=on"
+[ "$flavor" = debug ] && append+=" kasan_multi_shot"
+args+=(--append "$append${VM_APPEND:+ $VM_APPEND}")
 
 q() { printf '%q ' "$@"; }
 if [ $# -eq 0 ]; then

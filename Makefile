@@ -39,7 +39,7 @@ endif
 
 KMAKE = $(IN_CHROOT) scripts/kmake.sh $(KDIR)
 RUSTFMT = $(IN_CHROOT) rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml
-CRATES := rust_dm_delay.rs rust_rds_ib_addr.rs
+CRATES := rust_dm_delay_main.rs rust_rds_ib_addr.rs
 MODPROBE_CONF := /etc/modprobe.d/rust-dm-rds.conf
 
 .PHONY: modules clean install uninstall rustfmt rustfmtcheck toolchain \

@@ -15,3 +15,6 @@
 #include <net/if_inet6.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
+
+/* Our own C helpers (rust_dm_delay only). */
+#include "dm_delay_helpers.h"

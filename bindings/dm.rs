@@ -10,6 +10,16 @@
 //! returns lives in `ti->private` until the destructor drops it. Bios reach
 //! [`Target::map`] as owned [`Bio`] handles carrying typed per-bio data
 //! ([`Target::PerBio`]).
+//!
+//! Two guarantees hold by type:
+//!
+//! - The devices a constructor opens belong to this layer, which puts them
+//!   in the destructor. The target keeps [`DevId`]s and borrows a device
+//!   through [`DmTarget::dev`] for the length of a callback, so no device
+//!   can outlive its target.
+//! - [`Target::map`] is generic over the brand `'a` of the bio it maps, and
+//!   [`Mapped::Remapped`] takes back only a bio of that brand, so a target
+//!   can hand device-mapper back no bio but the one being mapped.
 
 use super::raw;
 use core::{
@@ -44,21 +54,25 @@ pub(crate) trait Target: Sized + Send + Sync {
     /// [`Target::report_zones`]. Ignored without `CONFIG_BLK_DEV_ZONED`.
     const ZONED_HM: bool = false;
 
+    /// How many devices every instance opens with [`Ctr::get_device`]; a
+    /// constructor that opens another number fails.
+    const DEVICES: usize;
+
     /// Builds a target instance from the table arguments.
     ///
     /// On failure, set the reason with [`Ctr::fail`]; everything acquired so
     /// far is released by being dropped.
-    fn ctr(ctx: &mut Ctr<'_>, args: &Args<'_>) -> Result<Self>;
+    fn ctr(ctx: &mut Ctr<'_, Self>, args: &Args<'_>) -> Result<Self>;
 
     /// Maps a bio: either remap it and hand it back to device-mapper, or keep
     /// it and submit it later.
-    fn map(&self, ti: &DmTarget, bio: Bio<Self::PerBio>) -> Mapped<Self::PerBio>;
+    fn map<'a>(&self, ti: &DmTarget<Self>, bio: Bio<'a, Self::PerBio>) -> Mapped<'a, Self::PerBio>;
 
     /// Writes the status line of the given kind.
-    fn status(&self, kind: StatusType, out: &mut Status<'_>);
+    fn status(&self, ti: &DmTarget<Self>, kind: StatusType, out: &mut Status<'_>);
 
     /// Calls [`DevIter::visit`] for every device section the target uses.
-    fn iterate_devices(&self, devs: &mut DevIter<'_>) -> Result<(), Stop>;
+    fn iterate_devices(&self, ti: &DmTarget<Self>, devs: &mut DevIter<'_>) -> Result<(), Stop>;
 
     /// Called before the device is suspended.
     fn presuspend(&self) {}
@@ -72,7 +86,7 @@ pub(crate) trait Target: Sized + Send + Sync {
     /// Reports the zones of the underlying zoned device.
     fn report_zones(
         &self,
-        _ti: &DmTarget,
+        _ti: &DmTarget<Self>,
         _args: &mut ReportZones<'_>,
         _nr_zones: u32,
     ) -> Result<u32> {
@@ -85,10 +99,10 @@ fn eopnotsupp() -> Error {
     Error::from_errno(-(kernel::bindings::EOPNOTSUPP as ffi::c_int))
 }
 
-/// What [`Target::map`] did with a bio.
-pub(crate) enum Mapped<P> {
+/// What [`Target::map`] did with the bio of brand `'a`.
+pub(crate) enum Mapped<'a, P> {
     /// The bio was remapped; device-mapper submits it.
-    Remapped(Bio<P>),
+    Remapped(Bio<'a, P>),
     /// The target kept the bio and submits it itself later.
     Submitted,
 }
@@ -104,20 +118,41 @@ pub(crate) enum StatusType {
     Ima,
 }
 
-/// A target instance as device-mapper sees it.
+/// A constructed target instance of type `T` as device-mapper sees it.
+///
+/// # Invariants
+///
+/// The `dm_target` was constructed by [`ctr_callback`] for `T` and is not
+/// destroyed yet: its `private` holds an [`Instance<T>`].
 #[repr(transparent)]
-pub(crate) struct DmTarget(Opaque<raw::dm_target>);
+pub(crate) struct DmTarget<T>(Opaque<raw::dm_target>, PhantomData<T>);
 
-impl DmTarget {
+impl<T: Target> DmTarget<T> {
     /// Creates a reference from a raw pointer.
     ///
     /// # Safety
     ///
-    /// `ti` must point to a valid `dm_target` for the lifetime `'a`.
+    /// `ti` must be a target that [`ctr_callback`] constructed for `T`, not
+    /// destroyed during the lifetime `'a`.
     unsafe fn from_raw<'a>(ti: *mut raw::dm_target) -> &'a Self {
         // SAFETY: `DmTarget` is a transparent wrapper of `dm_target`, and the
         // caller guarantees validity for `'a`.
+        // INVARIANT: The caller guarantees the instance.
         unsafe { &*ti.cast() }
+    }
+
+    /// The instance data in `private`.
+    fn instance(&self) -> &Instance<T> {
+        // SAFETY: By the type invariant, `private` holds an `Instance<T>`,
+        // which lives until the destructor, after every borrow of `self`.
+        unsafe { &*(*self.0.get()).private.cast::<Instance<T>>() }
+    }
+
+    /// Borrows the device that `id` names.
+    pub(crate) fn dev(&self, id: DevId<T>) -> &DmDev {
+        // Cannot panic: by the invariants of `DevId` and `Instance`,
+        // `id.index < T::DEVICES`, which is the number of devices.
+        &self.instance().devs[id.index]
     }
 
     /// The first sector of the target in the mapped device.
@@ -134,18 +169,34 @@ impl DmTarget {
     }
 }
 
-/// The constructor's view of a target instance being built.
+/// The instance data that `ti->private` holds.
+///
+/// # Invariants
+///
+/// `devs` holds exactly `T::DEVICES` devices, opened on the `ti` whose
+/// `private` holds this value.
+struct Instance<T> {
+    /// The target; it drops first, so that its `drop` can still submit to
+    /// the devices.
+    target: T,
+    devs: KVec<DmDev>,
+}
+
+/// The constructor's view of a target instance of type `T` being built.
 ///
 /// # Invariants
 ///
 /// `ti` points to the `dm_target` being constructed; device-mapper calls
-/// nothing else on it while the constructor runs.
-pub(crate) struct Ctr<'a> {
+/// nothing else on it while the constructor runs. `devs` holds the devices
+/// opened on `ti` so far, at most `T::DEVICES`.
+pub(crate) struct Ctr<'a, T> {
     ti: NonNull<raw::dm_target>,
-    _p: PhantomData<&'a mut raw::dm_target>,
+    devs: KVec<DmDev>,
+    _ti: PhantomData<&'a mut raw::dm_target>,
+    _t: PhantomData<fn() -> T>,
 }
 
-impl Ctr<'_> {
+impl<T: Target> Ctr<'_, T> {
     /// Sets the reason for a failed construction (`ti->error`), which
     /// device-mapper logs, and returns `err` for the caller to propagate.
     pub(crate) fn fail(&mut self, msg: &'static CStr, err: Error) -> Error {
@@ -155,8 +206,14 @@ impl Ctr<'_> {
         err
     }
 
-    /// Opens a device by path or `major:minor` for the lifetime of the target.
-    pub(crate) fn get_device(&mut self, path: &CStr) -> Result<DmDev> {
+    /// Opens a device by path or `major:minor` for the lifetime of the
+    /// target, and returns its id; fails with `EINVAL` after `T::DEVICES`
+    /// devices.
+    pub(crate) fn get_device(&mut self, path: &CStr) -> Result<DevId<T>> {
+        let index = self.devs.len();
+        if index >= T::DEVICES {
+            return Err(EINVAL);
+        }
         let ti = self.ti.as_ptr();
         let mut dev: *mut raw::dm_dev = ptr::null_mut();
         // SAFETY: By the type invariant, `ti` and its table are valid; `path`
@@ -171,11 +228,16 @@ impl Ctr<'_> {
         };
         to_result(ret)?;
         // INVARIANT: `dm_get_device()` succeeded, so `dev` is a device held on
-        // `ti`; the target owning the `DmDev` is dropped in the destructor,
-        // before device-mapper frees `ti`.
-        Ok(DmDev {
+        // `ti`, and only `self` and then the instance own it.
+        let dev = DmDev {
             dev: NonNull::new(dev).ok_or(EINVAL)?,
             ti: self.ti,
+        };
+        // INVARIANT: `index < T::DEVICES`; the list grows to `index + 1`.
+        self.devs.push(dev, GFP_KERNEL)?;
+        Ok(DevId {
+            index,
+            _p: PhantomData,
         })
     }
 
@@ -217,24 +279,39 @@ impl<'a> Args<'a> {
     }
 }
 
-/// A device opened by the target with `dm_get_device()`.
+/// Names the device that the `index`-th [`Ctr::get_device`] call of a
+/// constructor opened; [`DmTarget::dev`] borrows it.
+///
+/// # Invariants
+///
+/// `index < T::DEVICES`, so every instance of `T` has that device.
+pub(crate) struct DevId<T> {
+    index: usize,
+    _p: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for DevId<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for DevId<T> {}
+
+/// A device opened with `dm_get_device()`.
+///
+/// Only this module owns one, in [`Ctr`] and then in [`Instance`]; targets
+/// borrow it for the length of a callback.
 ///
 /// # Invariants
 ///
 /// `dev` was returned by `dm_get_device()` on `ti` and is not put yet; `ti`
-/// stays valid as long as this value exists (the value is created in the
-/// constructor and belongs to the target instance, which the destructor
-/// drops).
+/// stays valid as long as this value exists (the constructor and then the
+/// destructor drop it, before device-mapper frees `ti`).
 pub(crate) struct DmDev {
     dev: NonNull<raw::dm_dev>,
     ti: NonNull<raw::dm_target>,
 }
-
-// SAFETY: A `dm_dev` may be used and put from any thread.
-unsafe impl Send for DmDev {}
-
-// SAFETY: Shared references only read fields that never change.
-unsafe impl Sync for DmDev {}
 
 impl DmDev {
     /// The device name as device-mapper prints it (`major:minor`).
@@ -265,20 +342,29 @@ impl Drop for DmDev {
 /// Dropping it submits it with `dm_submit_bio_remap()`, so a bio the target
 /// kept can never be lost.
 ///
+/// `'a` is an invariant brand. [`Target::map`] is generic over the brand of
+/// the bio it maps, and no function gives out a bio of a caller-chosen brand
+/// (a [`BioList`] gives back bios of brand `'static`), so the only bio of
+/// that brand is the one being mapped.
+///
 /// # Invariants
 ///
 /// `bio` was passed to the map function of a target whose per-bio data type
 /// is `P`; its per-bio data is initialised, and this handle owns the bio:
 /// nobody else touches it until it is submitted or handed back to dm.
-pub(crate) struct Bio<P> {
+pub(crate) struct Bio<'a, P> {
     bio: NonNull<raw::bio>,
     _p: PhantomData<P>,
+    _brand: Brand<'a>,
 }
 
-// SAFETY: A bio owned by a target may be submitted from any thread.
-unsafe impl<P: Send> Send for Bio<P> {}
+/// An invariant lifetime, which can be neither shortened nor extended.
+type Brand<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 
-impl<P> Bio<P> {
+// SAFETY: A bio owned by a target may be submitted from any thread.
+unsafe impl<P: Send> Send for Bio<'_, P> {}
+
+impl<P> Bio<'_, P> {
     /// Builds the handle.
     ///
     /// # Safety
@@ -289,6 +375,7 @@ impl<P> Bio<P> {
         Self {
             bio,
             _p: PhantomData,
+            _brand: PhantomData,
         }
     }
 
@@ -311,9 +398,9 @@ impl<P> Bio<P> {
 
     /// Whether the bio writes (its data direction is `WRITE`).
     pub(crate) fn is_write(&self) -> bool {
-        let op = self.opf() & ((1u32 << raw::REQ_OP_BITS) - 1);
-        // Odd operations write, as in `op_is_write()`.
-        op & 1 != 0
+        // SAFETY: By the type invariant, we own the bio; the helper only reads
+        // its operation (C's `op_is_write(bio_op(bio))`).
+        unsafe { raw::rust_dm_delay_helper_bio_is_write(self.bio.as_ptr()) }
     }
 
     /// Whether the bio asks for a cache flush before it (`REQ_PREFLUSH`).
@@ -327,21 +414,14 @@ impl<P> Bio<P> {
         unsafe { (*self.bio.as_ptr()).bi_iter.bi_sector }
     }
 
-    /// Points the bio at `sector` of `dev`, as C's `bio_set_dev()` plus a
-    /// sector update.
+    /// Points the bio at `sector` of `dev` (C's `bio_set_dev()` and a
+    /// sector update).
     pub(crate) fn remap(&mut self, dev: &DmDev, sector: u64) {
-        let bdev = dev.bdev();
         let bio = self.bio.as_ptr();
-        // SAFETY: By the type invariant, we own the bio; `bdev` is held open
-        // by `dev`.
+        // SAFETY: By the type invariant, we own the bio; `dev` holds its block
+        // device open.
         unsafe {
-            (*bio).bi_flags &= !(1u16 << raw::BIO_REMAPPED);
-            if (*bio).bi_bdev != bdev {
-                (*bio).bi_flags &= !(1u16 << raw::BIO_BPS_THROTTLED);
-            }
-            (*bio).bi_bdev = bdev;
-            #[cfg(CONFIG_BLK_CGROUP)]
-            raw::bio_associate_blkg(bio);
+            raw::rust_dm_delay_helper_bio_set_dev(bio, dev.bdev());
             (*bio).bi_iter.bi_sector = sector;
         }
     }
@@ -359,7 +439,7 @@ impl<P> Bio<P> {
     }
 }
 
-impl<P> Drop for Bio<P> {
+impl<P> Drop for Bio<'_, P> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, we own the bio, which map() kept
         // (returned `DM_MAPIO_SUBMITTED` for, or is about to); ownership passes
@@ -377,7 +457,7 @@ impl<P> Drop for Bio<P> {
 ///
 /// `head` is null or the first of `len` bios chained through `bi_next`,
 /// ending at `tail` (whose `bi_next` is null). Every bio satisfies the
-/// invariants of [`Bio<P>`] with the list as its owner.
+/// invariants of [`Bio`] with the list as its owner.
 pub(crate) struct BioList<P> {
     head: *mut raw::bio,
     tail: *mut raw::bio,
@@ -412,7 +492,7 @@ impl<P> BioList<P> {
     }
 
     /// Appends a bio.
-    pub(crate) fn push_back(&mut self, bio: Bio<P>) {
+    pub(crate) fn push_back(&mut self, bio: Bio<'_, P>) {
         let bio = bio.into_raw().as_ptr();
         // SAFETY: We own `bio` (and, by the type invariant, `tail`); an owned
         // bio's `bi_next` is free for the owner's use.
@@ -430,7 +510,7 @@ impl<P> BioList<P> {
     }
 
     /// Takes the first bio.
-    pub(crate) fn pop_front(&mut self) -> Option<Bio<P>> {
+    pub(crate) fn pop_front(&mut self) -> Option<Bio<'static, P>> {
         let bio = NonNull::new(self.head)?;
         // SAFETY: By the type invariant, `head` is an owned bio of the list.
         unsafe {
@@ -442,7 +522,7 @@ impl<P> BioList<P> {
         }
         self.len -= 1;
         // SAFETY: By the type invariant, the bio satisfies the invariants of
-        // `Bio<P>`, and it is unlinked, so the handle is its only owner.
+        // `Bio`, and it is unlinked, so the handle is its only owner.
         Some(unsafe { Bio::from_raw(bio) })
     }
 
@@ -455,13 +535,6 @@ impl<P> BioList<P> {
         unsafe {
             let data = raw::dm_per_bio_data(bio.as_ptr(), mem::size_of::<P>());
             Some(&*data.cast::<P>())
-        }
-    }
-
-    /// Submits all bios, in order.
-    pub(crate) fn submit_all(mut self) {
-        while let Some(bio) = self.pop_front() {
-            bio.submit();
         }
     }
 }
@@ -651,16 +724,16 @@ impl<T: Target> PinnedDrop for Registration<T> {
     }
 }
 
-/// Returns the target instance of `ti`.
+/// Returns the target that `ti` holds, and `ti` as a [`DmTarget`].
 ///
 /// # Safety
 ///
 /// `ti` must be a constructed instance of target type `T`, not destroyed yet,
 /// and stay so for `'a`.
-unsafe fn instance<'a, T: Target>(ti: *mut raw::dm_target) -> &'a T {
-    // SAFETY: The constructor stored a `KBox<T>` in `private`; it lives until
-    // the destructor runs.
-    unsafe { &*(*ti).private.cast::<T>() }
+unsafe fn instance<'a, T: Target>(ti: *mut raw::dm_target) -> (&'a T, &'a DmTarget<T>) {
+    // SAFETY: Guaranteed by the caller.
+    let dm_ti = unsafe { DmTarget::<T>::from_raw(ti) };
+    (&dm_ti.instance().target, dm_ti)
 }
 
 /// The `ctr` callback: builds an instance with [`Target::ctr`] and keeps it
@@ -685,25 +758,37 @@ unsafe extern "C" fn ctr_callback<T: Target>(
     let Some(ti_nn) = NonNull::new(ti) else {
         return EINVAL.to_errno();
     };
-    // INVARIANT: device-mapper is constructing `ti`.
+    // INVARIANT: device-mapper is constructing `ti`; no device is open yet.
+    // Whatever fails below drops `ctx`, which puts the devices while `ti` is
+    // still valid.
     let mut ctx = Ctr {
         ti: ti_nn,
-        _p: PhantomData,
+        devs: KVec::new(),
+        _ti: PhantomData,
+        _t: PhantomData,
     };
     let target = match T::ctr(&mut ctx, &args) {
         Ok(t) => t,
         Err(e) => return e.to_errno(),
     };
-    let target = match KBox::new(target, GFP_KERNEL) {
-        Ok(t) => t,
+    if ctx.devs.len() != T::DEVICES {
+        return ctx.fail(c"Wrong number of devices", EINVAL).to_errno();
+    }
+    // INVARIANT: The instance holds the `T::DEVICES` devices opened on `ti`.
+    let instance = Instance {
+        target,
+        devs: mem::take(&mut ctx.devs),
+    };
+    let instance = match KBox::new(instance, GFP_KERNEL) {
+        Ok(i) => i,
         Err(_) => return ctx.fail(c"Cannot allocate context", ENOMEM).to_errno(),
     };
     // SAFETY: `ti` is ours during construction; the per-bio size matches the
-    // type `Bio<T::PerBio>` reads it as, and `private` holds the instance until
-    // the destructor takes it back.
+    // type `Bio` reads it as, and `private` holds the instance until the
+    // destructor takes it back.
     unsafe {
         (*ti).per_io_data_size = mem::size_of::<T::PerBio>() as u32;
-        (*ti).private = KBox::into_raw(target).cast();
+        (*ti).private = KBox::into_raw(instance).cast();
     }
     0
 }
@@ -716,8 +801,10 @@ unsafe extern "C" fn ctr_callback<T: Target>(
 /// device-mapper no longer uses.
 unsafe extern "C" fn dtr_callback<T: Target>(ti: *mut raw::dm_target) {
     // SAFETY: The constructor succeeded (dm calls the destructor only then)
-    // and stored a `KBox<T>` in `private`; dm calls nothing else after this.
-    drop(unsafe { KBox::from_raw((*ti).private.cast::<T>()) });
+    // and stored a `KBox<Instance<T>>` in `private`; dm calls nothing else
+    // after this. Dropping it drops the target, then puts the devices, while
+    // `ti` is valid.
+    drop(unsafe { KBox::from_raw((*ti).private.cast::<Instance<T>>()) });
 }
 
 /// The `map` callback: hands the bio to [`Target::map`].
@@ -738,9 +825,7 @@ unsafe extern "C" fn map_callback<T: Target>(
         assert!(mem::size_of::<T::PerBio>() % mem::align_of::<T::PerBio>() == 0);
     }
     // SAFETY: device-mapper maps bios only on constructed instances.
-    let target = unsafe { instance::<T>(ti) };
-    // SAFETY: `ti` is valid while the map runs.
-    let dm_ti = unsafe { DmTarget::from_raw(ti) };
+    let (target, dm_ti) = unsafe { instance::<T>(ti) };
     let Some(bio) = NonNull::new(bio) else {
         return EINVAL.to_errno();
     };
@@ -756,7 +841,9 @@ unsafe extern "C" fn map_callback<T: Target>(
     let bio = unsafe { Bio::from_raw(bio) };
     match target.map(dm_ti, bio) {
         Mapped::Remapped(bio) => {
-            // Ownership goes back to device-mapper, which submits it.
+            // `map` is generic over the brand of `bio`, so this is the bio it
+            // was given. Ownership goes back to device-mapper, which submits
+            // it.
             let _ = bio.into_raw();
             raw::DM_MAPIO_REMAPPED as ffi::c_int
         }
@@ -773,7 +860,7 @@ unsafe extern "C" fn map_callback<T: Target>(
 /// constructed and valid arguments.
 unsafe extern "C" fn presuspend_callback<T: Target>(ti: *mut raw::dm_target) {
     // SAFETY: dm suspends only constructed instances.
-    unsafe { instance::<T>(ti) }.presuspend();
+    unsafe { instance::<T>(ti) }.0.presuspend();
 }
 
 /// The `presuspend_undo` callback.
@@ -785,7 +872,7 @@ unsafe extern "C" fn presuspend_callback<T: Target>(ti: *mut raw::dm_target) {
 /// constructed and valid arguments.
 unsafe extern "C" fn presuspend_undo_callback<T: Target>(ti: *mut raw::dm_target) {
     // SAFETY: dm suspends only constructed instances.
-    unsafe { instance::<T>(ti) }.presuspend_undo();
+    unsafe { instance::<T>(ti) }.0.presuspend_undo();
 }
 
 /// The `resume` callback.
@@ -797,7 +884,7 @@ unsafe extern "C" fn presuspend_undo_callback<T: Target>(ti: *mut raw::dm_target
 /// constructed and valid arguments.
 unsafe extern "C" fn resume_callback<T: Target>(ti: *mut raw::dm_target) {
     // SAFETY: dm resumes only constructed instances.
-    unsafe { instance::<T>(ti) }.resume();
+    unsafe { instance::<T>(ti) }.0.resume();
 }
 
 /// The `status` callback: writes into dm's buffer through [`Status`].
@@ -827,7 +914,8 @@ unsafe extern "C" fn status_callback<T: Target>(
     buf[0] = 0;
     let mut out = Status { buf, len: 0 };
     // SAFETY: dm asks only constructed instances for their status.
-    unsafe { instance::<T>(ti) }.status(kind, &mut out);
+    let (target, dm_ti) = unsafe { instance::<T>(ti) };
+    target.status(dm_ti, kind, &mut out);
 }
 
 /// The `iterate_devices` callback.
@@ -852,7 +940,8 @@ unsafe extern "C" fn iterate_devices_callback<T: Target>(
         _p: PhantomData,
     };
     // SAFETY: dm iterates only over constructed instances.
-    match unsafe { instance::<T>(ti) }.iterate_devices(&mut devs) {
+    let (target, dm_ti) = unsafe { instance::<T>(ti) };
+    match target.iterate_devices(dm_ti, &mut devs) {
         Ok(()) => 0,
         Err(Stop(ret)) => ret,
     }
@@ -878,9 +967,8 @@ unsafe extern "C" fn report_zones_callback<T: Target>(
         args,
         _p: PhantomData,
     };
-    // SAFETY: dm reports zones only of constructed instances; `ti` is valid
-    // while the report runs.
-    let (target, dm_ti) = unsafe { (instance::<T>(ti), DmTarget::from_raw(ti)) };
+    // SAFETY: dm reports zones only of constructed instances.
+    let (target, dm_ti) = unsafe { instance::<T>(ti) };
     match target.report_zones(dm_ti, &mut args, nr_zones) {
         Ok(n) => n as ffi::c_int,
         Err(e) => e.to_errno(),

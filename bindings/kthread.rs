@@ -13,26 +13,27 @@
 //!
 //! Another thread calls [`KThread::kick`] to make the thread re-check its
 //! work before its deadline: it sets a "kicked" flag and then wakes the task.
-//! [`Context::sleep_until`] marks the task as sleeping (`TASK_INTERRUPTIBLE`,
-//! with a full barrier after the store, as C's `set_current_state()`) and
-//! only then tests and clears the flag and `kthread_should_stop()`. Either
+//! [`Context::sleep_until`] marks the task as sleeping with C's
+//! `set_current_state(TASK_INTERRUPTIBLE)` (a full barrier after the store)
+//! and only then tests and clears the flag and `kthread_should_stop()`. Either
 //! the sleeper sees the flag, or the waker's `wake_up_process()` sees the
 //! sleeping state and makes the task runnable again, so that the following
 //! `schedule_hrtimeout_range()` returns at once: a kick is never lost. Between
 //! setting the state and scheduling, the thread calls nothing that may sleep
 //! (no mutex), as `CONFIG_DEBUG_ATOMIC_SLEEP` demands.
+//!
+//! [`cond_resched`] lets a thread that works through a long batch give up
+//! the CPU between items.
 
 use super::raw;
 use core::ptr;
 use kernel::{
-    bindings,
     error::from_err_ptr,
     ffi,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{ordering, Atomic},
-        barrier::smp_mb,
         Arc,
     },
     task::Task,
@@ -193,14 +194,12 @@ impl Context {
     /// asked to stop, whichever comes first. Returns at once if a kick
     /// arrived since the previous sleep.
     pub(crate) fn sleep_until(&self, deadline: Option<Instant<Monotonic>>) {
-        let current = Task::current_raw();
-        // SAFETY: `current` is this task; storing its state with a full
-        // barrier afterwards is what C's `set_current_state()` does.
-        unsafe { ptr::write_volatile(&raw mut (*current).__state, bindings::TASK_INTERRUPTIBLE) };
-        smp_mb();
+        // SAFETY: The helper runs C's `set_current_state()` on the current
+        // task, which may always change its own state.
+        unsafe { raw::rust_dm_delay_helper_set_current_interruptible() };
         if self.kicked.xchg(false, ordering::Full) || self.should_stop() {
-            // SAFETY: As above; C's `__set_current_state(TASK_RUNNING)`.
-            unsafe { ptr::write_volatile(&raw mut (*current).__state, bindings::TASK_RUNNING) };
+            // SAFETY: As above, with `__set_current_state(TASK_RUNNING)`.
+            unsafe { raw::rust_dm_delay_helper_set_current_running() };
             return;
         }
         let mut expires = deadline.map(|d| d.as_nanos());
@@ -216,4 +215,14 @@ impl Context {
             )
         };
     }
+}
+
+/// Gives up the CPU if a reschedule is due (C's `cond_resched()`).
+///
+/// Call it only where the caller may sleep.
+pub(crate) fn cond_resched() {
+    // SAFETY: The helper only runs C's `cond_resched()`, which has no
+    // preconditions beyond a context that may sleep (checked by its own
+    // debug hook).
+    unsafe { raw::rust_dm_delay_helper_cond_resched() };
 }

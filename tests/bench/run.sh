@@ -44,7 +44,7 @@ mkdir -p "$mods/bindings"
 cp -p "$REPO/Kbuild" "$REPO"/*.rs "$mods/"
 for f in "$REPO"/bindings/*; do
 	case ${f##*/} in
-	*.rs | *.h | *.params) [ "${f##*/}" = bindings_generated.rs ] || cp -p "$f" "$mods/bindings/" ;;
+	*.rs | *.h | *.c | *.params) [ "${f##*/}" = bindings_generated.rs ] || cp -p "$f" "$mods/bindings/" ;;
 	esac
 done
 in_chroot "make -C $kdir M=$mods LLVM=1 -j$(nproc) modules" >"$CACHE/build-bench-$flavor.log" 2>&1 ||

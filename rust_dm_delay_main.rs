@@ -44,7 +44,7 @@
 
 use bindings::{
     dm::{self, Bio, DmTarget, Mapped, StatusType},
-    kthread::{Context, KThread},
+    kthread::{cond_resched, Context, KThread},
 };
 use core::fmt::{self, Write};
 use kernel::{
@@ -166,7 +166,7 @@ enum ClassId {
 
 /// One class of bios: where they go and how long they wait.
 struct Class {
-    dev: dm::DmDev,
+    dev: dm::DevId<Delay>,
     start: u64,
     delay: DelayArg,
 }
@@ -174,7 +174,7 @@ struct Class {
 impl Class {
     /// Builds a class from the triple at `args[first..first + 3]`, checking
     /// the offset, then the delay, then opening the device, as C does.
-    fn new(ctx: &mut dm::Ctr<'_>, args: &dm::Args<'_>, first: usize) -> Result<Self> {
+    fn new(ctx: &mut dm::Ctr<'_, Delay>, args: &dm::Args<'_>, first: usize) -> Result<Self> {
         let arg = |i| args.get(first + i).ok_or(EINVAL);
         let start = parse_decimal(arg(1)?.to_bytes())
             .ok_or_else(|| ctx.fail(c"Invalid device sector", EINVAL))?;
@@ -187,8 +187,9 @@ impl Class {
     }
 
     /// Writes the class as a table triple.
-    fn emit(&self, out: &mut dm::Status<'_>) {
-        let _ = write!(out, "{} {} {}", self.dev.name(), self.start, self.delay);
+    fn emit(&self, ti: &DmTarget<Delay>, out: &mut dm::Status<'_>) {
+        let name = ti.dev(self.dev).name();
+        let _ = write!(out, "{} {} {}", name, self.start, self.delay);
     }
 }
 
@@ -258,22 +259,30 @@ impl Shared {
     }
 }
 
+/// Submits the bios of `lists` in order, and gives up the CPU between them
+/// when a reschedule is due, as C does.
+fn submit(lists: [dm::BioList<PerBio>; 3]) {
+    for mut list in lists {
+        while let Some(bio) = list.pop_front() {
+            bio.submit();
+            cond_resched();
+        }
+    }
+}
+
 /// The worker: submits the bios that are due, then sleeps until the next
 /// one is, or until `map()` kicks it for an earlier one.
 fn worker(shared: &Shared, ctx: &Context) {
     while !ctx.should_stop() {
         let (due, next) = shared.take_due(Instant::now());
-        for list in due {
-            list.submit_all();
-        }
+        submit(due);
         ctx.sleep_until(next);
     }
 }
 
 /// A `delay` target instance.
 ///
-/// The fields drop in order: the worker stops first, then the devices are
-/// put.
+/// Dropping it stops the worker; device-mapper puts the devices afterwards.
 struct Delay {
     worker: KThread,
     shared: Arc<Shared>,
@@ -289,8 +298,10 @@ impl dm::Target for Delay {
     const VERSION: [u32; 3] = [1, 5, 0];
     const PASSES_INTEGRITY: bool = true;
     const ZONED_HM: bool = true;
+    /// One device per class, even when classes share a triple, as in C.
+    const DEVICES: usize = 3;
 
-    fn ctr(ctx: &mut dm::Ctr<'_>, args: &dm::Args<'_>) -> Result<Self> {
+    fn ctr(ctx: &mut dm::Ctr<'_, Self>, args: &dm::Args<'_>) -> Result<Self> {
         let argc = args.len();
         if argc != 3 && argc != 6 && argc != 9 {
             return Err(ctx.fail(c"Requires exactly 3, 6 or 9 arguments", EINVAL));
@@ -327,7 +338,7 @@ impl dm::Target for Delay {
         })
     }
 
-    fn map(&self, ti: &DmTarget, mut bio: Bio<PerBio>) -> Mapped<PerBio> {
+    fn map<'a>(&self, ti: &DmTarget<Self>, mut bio: Bio<'a, PerBio>) -> Mapped<'a, PerBio> {
         let id = if !bio.is_write() {
             ClassId::Read
         } else if bio.is_preflush() {
@@ -337,7 +348,7 @@ impl dm::Target for Delay {
         };
         let class = &self.classes[id as usize];
         let sector = class.start.wrapping_add(ti.target_offset(bio.sector()));
-        bio.remap(&class.dev, sector);
+        bio.remap(ti.dev(class.dev), sector);
 
         let delta = class.delay.delta();
         if delta.is_zero() {
@@ -365,7 +376,7 @@ impl dm::Target for Delay {
         Mapped::Submitted
     }
 
-    fn status(&self, kind: StatusType, out: &mut dm::Status<'_>) {
+    fn status(&self, ti: &DmTarget<Self>, kind: StatusType, out: &mut dm::Status<'_>) {
         match kind {
             StatusType::Info => {
                 let q = self.shared.queue.lock();
@@ -377,7 +388,7 @@ impl dm::Target for Delay {
                     if i > 0 {
                         let _ = out.write_str(" ");
                     }
-                    class.emit(out);
+                    class.emit(ti, out);
                 }
             }
             // Like C, the target measures nothing of its own.
@@ -385,17 +396,19 @@ impl dm::Target for Delay {
         }
     }
 
-    fn iterate_devices(&self, devs: &mut dm::DevIter<'_>) -> Result<(), dm::Stop> {
+    fn iterate_devices(
+        &self,
+        ti: &DmTarget<Self>,
+        devs: &mut dm::DevIter<'_>,
+    ) -> Result<(), dm::Stop> {
         for class in &self.classes {
-            devs.visit(&class.dev, class.start)?;
+            devs.visit(ti.dev(class.dev), class.start)?;
         }
         Ok(())
     }
 
     fn presuspend(&self) {
-        for list in self.shared.stop_delaying() {
-            list.submit_all();
-        }
+        submit(self.shared.stop_delaying());
     }
 
     fn presuspend_undo(&self) {
@@ -408,7 +421,7 @@ impl dm::Target for Delay {
 
     fn report_zones(
         &self,
-        ti: &DmTarget,
+        ti: &DmTarget<Self>,
         args: &mut dm::ReportZones<'_>,
         nr_zones: u32,
     ) -> Result<u32> {
@@ -416,7 +429,7 @@ impl dm::Target for Delay {
         let sector = read
             .start
             .wrapping_add(ti.target_offset(args.next_sector()));
-        args.report(&read.dev, read.start, sector, nr_zones)
+        args.report(ti.dev(read.dev), read.start, sector, nr_zones)
     }
 }
 
@@ -424,7 +437,7 @@ impl Drop for Delay {
     fn drop(&mut self) {
         // Nothing should be pending (dm suspends a live table before it
         // destroys it), but never leave a bio behind: submit what is left
-        // while the devices are still held.
+        // while the devices are still held (dm puts them after this).
         dm::Target::presuspend(self);
     }
 }

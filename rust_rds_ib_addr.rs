@@ -50,7 +50,7 @@ use kernel::{
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
         barrier::{smp_rmb, smp_wmb},
-        global_lock,
+        global_lock, GlobalGuard,
     },
 };
 
@@ -155,8 +155,8 @@ impl Slot {
         equal && self.seq.load(Relaxed) == seq
     }
 
-    /// Stores `words`; the writer proves that it holds [`WRITER`].
-    fn store(&self, words: [u64; 3], _writer: &Writer) {
+    /// Stores `words`; the guard proves that the caller holds [`WRITER`].
+    fn store(&self, words: [u64; 3], _writer: &WriterGuard) {
         let seq = self.seq.load(Relaxed);
         // INVARIANT: The count is odd while the words change.
         self.seq.store(seq.wrapping_add(1), Relaxed);
@@ -218,6 +218,9 @@ enum Cause {
 
 /// The writer side of the table, under [`WRITER`].
 ///
+/// The methods that change [`TABLE`] take the lock's guard, which only
+/// `WRITER.lock()` makes, so they run under the lock.
+///
 /// # Invariants
 ///
 /// `entries[i]` describes the key in `TABLE.slots[i]`, which is empty for
@@ -240,8 +243,8 @@ impl Writer {
     }
 
     /// Publishes `TABLE.used` after a change of the entries.
-    fn publish_used(&self) {
-        let used = self
+    fn publish_used(this: &WriterGuard) {
+        let used = this
             .entries
             .iter()
             .rposition(Option::is_some)
@@ -251,36 +254,36 @@ impl Writer {
 
     /// Adds `entry` unless its key is already present. Returns false when
     /// the table is full.
-    fn insert(&mut self, entry: Entry) -> bool {
-        if self.entries.iter().flatten().any(|e| e.key == entry.key) {
+    fn insert(this: &mut WriterGuard, entry: Entry) -> bool {
+        if this.entries.iter().flatten().any(|e| e.key == entry.key) {
             return true;
         }
-        let Some(i) = self.entries.iter().position(Option::is_none) else {
+        let Some(i) = this.entries.iter().position(Option::is_none) else {
             return false;
         };
         // INVARIANT: The slot gets the key before the entry is recorded and
         // `used` covers it.
-        TABLE.slots[i].store(entry.key.words(), self);
-        self.entries[i] = Some(entry);
-        self.publish_used();
+        TABLE.slots[i].store(entry.key.words(), this);
+        this.entries[i] = Some(entry);
+        Self::publish_used(this);
         true
     }
 
     /// Bumps the generation and removes the entries that `stale` selects.
     /// Returns how many were removed.
-    fn invalidate(&mut self, stale: impl Fn(&Entry) -> bool) -> u64 {
-        self.generation = self.generation.wrapping_add(1);
+    fn invalidate(this: &mut WriterGuard, stale: impl Fn(&Entry) -> bool) -> u64 {
+        this.generation = this.generation.wrapping_add(1);
         let mut removed = 0;
         for i in 0..SLOTS {
-            if self.entries[i].as_ref().is_some_and(&stale) {
+            if this.entries[i].as_ref().is_some_and(&stale) {
                 // INVARIANT: The slot is emptied along with the entry.
-                TABLE.slots[i].store(EMPTY, self);
-                self.entries[i] = None;
+                TABLE.slots[i].store(EMPTY, this);
+                this.entries[i] = None;
                 removed += 1;
             }
         }
         if removed != 0 {
-            self.publish_used();
+            Self::publish_used(this);
         }
         removed
     }
@@ -294,6 +297,9 @@ global_lock! {
     // SAFETY: `RustRdsIbAddr::init` initialises the lock before anything can use it.
     unsafe(uninit) static WRITER: SpinLock<Writer> = Writer::new();
 }
+
+/// The guard of [`WRITER`]: the proof that the lock is held.
+type WriterGuard = GlobalGuard<WRITER>;
 
 /// A counter of the fast path: one cache line per CPU (modulo [`SHARDS`]),
 /// so that CPUs counting at once do not contend. Readers sum the lines.
@@ -476,12 +482,15 @@ fn record(key: Key, found: Qualified, generation: u64) {
         let mut writer = WRITER.lock();
         writer.generation == generation
             && writer.devices.contains(&found.device)
-            && writer.insert(Entry {
-                key,
-                ifindex: found.ifindex,
-                device: found.device,
-                device_name: found.device_name,
-            })
+            && Writer::insert(
+                &mut writer,
+                Entry {
+                    key,
+                    ifindex: found.ifindex,
+                    device: found.device,
+                    device_name: found.device_name,
+                },
+            )
     };
     if !cached {
         inc(&STATS.not_cached);
@@ -490,7 +499,7 @@ fn record(key: Key, found: Qualified, generation: u64) {
 
 /// Removes the entries that `stale` selects, counting them under `cause`.
 fn invalidate(cause: Cause, stale: impl Fn(&Entry) -> bool) {
-    let removed = WRITER.lock().invalidate(stale);
+    let removed = Writer::invalidate(&mut WRITER.lock(), stale);
     STATS.invalidations(cause).add(removed, Relaxed);
 }
 
@@ -528,7 +537,7 @@ impl ClientHandler for Events {
             if let Some(d) = writer.devices.iter_mut().find(|d| **d == id) {
                 *d = 0;
             }
-            writer.invalidate(|e| e.device == id)
+            Writer::invalidate(&mut writer, |e| e.device == id)
         };
         STATS.invalidations(Cause::RdmaDev).add(removed, Relaxed);
     }

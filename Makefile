@@ -92,9 +92,11 @@ kernel-stock: toolchain
 # The stock boot group runs a slice of it on Debian's own kernel image.
 check: kernel kernel-stock
 	$(VM)/build.sh debug
+	$(VM)/build.sh stock
 	$(VM)/run-tests.sh
 
 check-stock: kernel-stock
+	$(VM)/build.sh stock
 	$(VM)/run-tests.sh -f stock
 
 vm:

@@ -113,7 +113,8 @@ dmesg_since_mark() {
 _REPORT_RE='WARNING:|BUG:|KASAN|kmemleak:.*leak|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lock held when returning|INFO: task .* blocked for more than|Oops|general protection fault|Kernel panic|panicked at|soft lockup|hard LOCKUP|UBSAN'
 
 boot_reports() {
-	dmesg | grep -E "$_REPORT_RE|kmemleak: Kernel memory leak detector disabled" | head -n 20
+	dmesg | grep -E "$_REPORT_RE|kmemleak: Kernel memory leak detector disabled" |
+		grep -v 'kmemleak: Kernel memory leak detector initialized' | head -n 20
 	if grep -qs 'debug_locks: *0' /proc/lockdep_stats; then
 		echo "lockdep is off (debug_locks 0): it has reported before, or the kernel is tainted"
 	fi

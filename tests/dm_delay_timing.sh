@@ -4,14 +4,17 @@
 #
 # The delay is honoured: the smallest measured latency of each class (read,
 # write, flush) is at least its configured delay, for millisecond and
-# sub-millisecond delays and for 3-, 6- and 9-argument tables. Only this
-# lower bound is tested; upper bounds belong to benchmarks.
+# sub-millisecond delays and for 3-, 6- and 9-argument tables, and at most
+# 10 ms more: a bound far above the VM's noise (a few hundred us), which
+# only a delay served in the wrong unit or a lost wake-up would cross.
+# How close to the delay it gets is for the benchmarks.
 
 . "$(dirname "$0")/dm_delay_lib.sh"
 
 LAT=$(dirname "$0")/dm_delay_lat.py
 V=$(devno "$(mkloop 16)")
 N=8
+SLACK_US=10000
 
 # "read_us write_us flush_us|table arguments"
 CASES=(
@@ -33,12 +36,13 @@ for c in "${CASES[@]}"; do
 	wc=$(cat "$(dmsys dmd_lat)/queue/write_cache" 2>/dev/null)
 	i=0
 	for op in read write flush; do
-		desc="$op latency >= ${want[i]} us for: $args"
+		desc="$op latency in [${want[i]}, ${want[i]} + $SLACK_US] us for: $args"
 		if [ $op = flush ] && [ "$wc" != "write back" ]; then
 			ktap_test_skip "$desc (no write cache: flushes never reach the target)"
 		else
 			got=$(python3 "$LAT" /dev/mapper/dmd_lat $op $N)
-			if [ -n "$got" ] && [ "$got" -ge "${want[i]}" ]; then
+			if [ -n "$got" ] && [ "$got" -ge "${want[i]}" ] &&
+				[ "$got" -le $((want[i] + SLACK_US)) ]; then
 				ktap_test_pass "$desc (min $got us)"
 			else
 				ktap_test_fail "$desc (min ${got:-?} us)"

@@ -63,11 +63,18 @@ autoload() {
 	fi
 }
 
+# Runs 'make TARGET' of KO_DIR for the running kernel, as one check that
+# shows the output's tail when it fails.
+make_target() {
+	local out rc
+	out=$(make -C "$KO_DIR" "$1" KDIR="$KDIR" 2>&1)
+	rc=$?
+	[ $rc = 0 ] || echo "$out" | tail -n 20 | sed 's/^/# /'
+	check "make $1 succeeds" test $rc = 0
+}
+
 ZDEV=$(devno "$(mkloop 1)")
-out=$(make -C "$KO_DIR" install KDIR="$KDIR" 2>&1)
-rc=$?
-[ $rc = 0 ] || echo "$out" | tail -n 20 | sed 's/^/# /'
-check "make install succeeds" test $rc = 0
+make_target install
 check "both modules installed in updates/" \
 	test -n "$(ls "$UPD"/rust_dm_delay.ko* "$UPD"/rust_rds_ib_addr.ko* 2>/dev/null | sed -n 2p)"
 check "modinfo finds rust_dm_delay in updates/" \
@@ -76,10 +83,7 @@ got=$(autoload)
 ktap_print_msg "after install, a delay table loaded: $got"
 check "after install, dm's autoload of 'delay' loads rust_dm_delay" test "$got" = rust_dm_delay
 
-out=$(make -C "$KO_DIR" uninstall KDIR="$KDIR" 2>&1)
-rc=$?
-[ $rc = 0 ] || echo "$out" | tail -n 20 | sed 's/^/# /'
-check "make uninstall succeeds" test $rc = 0
+make_target uninstall
 check "uninstall leaves no module or modprobe file behind" \
 	test -z "$(ls "$UPD"/rust_* "$CONF" 2>/dev/null)"
 got=$(autoload)

@@ -37,17 +37,11 @@ mods=$out/modules-$flavor
 [ -f "$ROOT$kdir/arch/x86/boot/bzImage" ] || die "no $flavor kernel: run 'make kernel-$flavor' first"
 start=$(date +%s)
 
-# A copy of the module sources, with their timestamps, so that Kbuild
-# rebuilds only what changed since the last benchmark run.
+# A copy of the module sources (copy_module_sources keeps their
+# timestamps), so that Kbuild rebuilds only what changed since the last run.
 log "building the modules for the $flavor kernel in ${mods#"$REPO"/}"
-mkdir -p "$mods/bindings"
-cp -p "$REPO/Kbuild" "$REPO"/*.rs "$mods/"
-for f in "$REPO"/bindings/*; do
-	case ${f##*/} in
-	*.rs | *.h | *.c | *.params) [ "${f##*/}" = bindings_generated.rs ] || cp -p "$f" "$mods/bindings/" ;;
-	esac
-done
-in_chroot "make -C $kdir M=$mods LLVM=1 -j$(nproc) modules" >"$CACHE/build-bench-$flavor.log" 2>&1 ||
+copy_module_sources "$mods"
+in_chroot "cd $mods && scripts/kmake.sh $kdir modules -j$(nproc)" >"$CACHE/build-bench-$flavor.log" 2>&1 ||
 	{ tail -n 30 "$CACHE/build-bench-$flavor.log"; die "module build for the $flavor kernel failed, see $CACHE/build-bench-$flavor.log"; }
 build_tools
 built=$(date +%s)

@@ -5,6 +5,7 @@
 #   make demo            boot the test VM and show the modules at work
 #   make bench           boot the perf test kernel and run the benchmarks
 #                        (report in bench/output/report.md)
+#   make bench-stock     the same on Debian's stock kernel image
 #   make [KDIR=<tree>]   build the modules (CLIPPY=1 for clippy)
 #   make install | uninstall [KDIR=<tree>]   install the built modules into
 #                        that kernel's updates/ with a modprobe configuration
@@ -43,7 +44,7 @@ CRATES := rust_dm_delay_main.rs rust_rds_ib_addr.rs
 MODPROBE_CONF := /etc/modprobe.d/rust-dm-rds.conf
 
 .PHONY: modules clean install uninstall rustfmt rustfmtcheck toolchain \
-	kernel kernel-perf kernel-stock check check-stock vm shell demo bench
+	kernel kernel-perf kernel-stock check check-stock vm shell demo bench bench-stock
 
 modules:
 	$(KMAKE) modules $(if $(CLIPPY),CLIPPY=1)
@@ -113,3 +114,7 @@ demo: kernel
 # modules are built for it in bench/output/, the top-level .ko stay as is.
 bench: kernel-perf
 	tests/bench/run.sh
+
+# The same benchmarks on Debian's own kernel image (HZ=250, no debugging).
+bench-stock: kernel-stock
+	BENCH_FLAVOR=stock tests/bench/run.sh

@@ -40,7 +40,7 @@
 #   loop6   the same on the case's IPv6 address (upstream's own fast path
 #           knows IPv4 only)
 # and, over the burst and the counted loop separately, CM IDs created (our debugfs
-# counter where the module is loaded, else the function profiler's count of
+# counter where the module is loaded, else a kprobe event's count of
 # __rdma_create_kernel_id, which rdma_create_id() calls) and allocation
 # deltas: slab allocations (kmem:kmalloc and kmem:kmem_cache_alloc events,
 # counted by a histogram trigger, when the kernel has CONFIG_HIST_TRIGGERS),
@@ -131,11 +131,9 @@ slab_stop() {
 # Starts counting: CM IDs and allocations.
 count_start() {
 	prof_start __rdma_create_kernel_id rdma_bind_addr
-	# An empty filter would profile every function of the kernel.
-	if [ "$(grep -c . "$TRACING/set_ftrace_filter")" != 2 ]; then
-		echo 0 >"$TRACING/function_profile_enabled"
-		die "cannot profile __rdma_create_kernel_id and rdma_bind_addr"
-	fi
+	[ -d "$TRACING/events/rdsprof/__rdma_create_kernel_id" ] &&
+		[ -d "$TRACING/events/rdsprof/rdma_bind_addr" ] ||
+		die "cannot count calls of __rdma_create_kernel_id and rdma_bind_addr (kprobe events)"
 	if [ -d "$EV" ]; then
 		echo 0 >"$EV/enable"
 		echo 'order == 3' >"$EV/filter"
@@ -158,7 +156,7 @@ cm_ctr() { cat "$DBG/cm_ids_created" 2>/dev/null; }
 count_stop() {
 	local cm cm1 o3=-1 bind slab
 	cm=$(prof_hits __rdma_create_kernel_id)
-	bind=$(awk '$1 == "rdma_bind_addr" { s += $2 } END { print s + 0 }' "$TRACING"/trace_stat/function*)
+	bind=$(prof_hits rdma_bind_addr)
 	cm1=$(cm_ctr)
 	[ -n "$cm1" ] && cm=$((cm1 - _cm0))
 	slab=$(slab_stop)

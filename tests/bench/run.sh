@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # 'make bench': builds the modules for the perf test kernel, boots it once in
 # QEMU, runs both benchmarks there (tests/bench/guest.sh), then writes the
-# report.
+# report. 'make bench-stock' does the same on Debian's own kernel image
+# (BENCH_FLAVOR=stock), with the modules built against its headers as
+# 'make KDIR=/lib/modules/<release>/build' builds them.
 #
 #   run.sh
 #
@@ -16,7 +18,8 @@
 #   BENCH_SECONDS  fio run time per dm-delay run (default 10)
 #   BENCH_REPEAT   rounds for every dm-delay job (default: 1 to 5 per job,
 #                  see tests/bench/dm_delay_bench.sh)
-#   BENCH_FLAVOR   test kernel flavor (default perf; debug for development)
+#   BENCH_FLAVOR   test kernel flavor (default perf; stock for Debian's
+#                  kernel; debug for development)
 #   BENCH_TIMEOUT  cap on the VM run, in seconds (default 1500)
 #   BENCH_CMDLINE  added to the guest kernel's command line (default
 #                  'nokaslr norandmaps': see below; empty for the kernel's own
@@ -34,7 +37,7 @@ kdir=$(kernel_dir "$flavor")
 out=$REPO/bench/output
 raw=$out/raw
 mods=$out/modules-$flavor
-[ -f "$ROOT$kdir/arch/x86/boot/bzImage" ] || die "no $flavor kernel: run 'make kernel-$flavor' first"
+[ -f "$ROOT$(kernel_image "$flavor")" ] || die "no $flavor kernel: run 'make kernel-$flavor' first"
 start=$(date +%s)
 
 # A copy of the module sources (copy_module_sources keeps their
@@ -76,7 +79,8 @@ grep -q '^# bench-guest-done' "$out/vm.log" ||
 
 {
 	echo "flavor=$flavor"
-	echo "hz=$(grep -o '^CONFIG_HZ=[0-9]*' "$ROOT$kdir/.config")"
+	# In the chroot: the stock headers' build/ is an absolute symlink.
+	echo "hz=$(in_chroot "grep -o '^CONFIG_HZ=[0-9]*' $kdir/.config")"
 	echo "date=$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "host=host: $(nproc) cores, $(uname -r)"
 	echo "elapsed=$((end - start)) s (module build $((built - start)) s, VM boot and benchmarks $((end - built)) s)"

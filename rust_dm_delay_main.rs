@@ -20,18 +20,27 @@
 //! thread per target sleeps until that expiry with hrtimer precision and then
 //! submits what is due.
 //!
+//! The bios of one batch (those due at one wake-up of the worker, or all of
+//! them at a suspend) go down in order of arrival across the classes, as C
+//! submits them from its one list. Within a class, arrival order is expiry
+//! order (the class has one delay), so each FIFO is already sorted, and the
+//! batch is a merge of the three that looks only at their heads: O(1) per
+//! bio, no allocation. The arrival order is a sequence number that `map()`
+//! stores in the per-bio data.
+//!
 //! # Locking
 //!
 //! All mutable state of a target instance is in [`Queue`], behind the one
 //! mutex `Shared::queue`:
 //!
-//! - `map()` holds it only to append a bio, to check `delaying`, and to
-//!   lower `wake_at`; it never submits or sleeps under it.
-//! - The worker holds it only to take the due bios off the FIFOs and to set
-//!   `wake_at`; it submits them after unlocking, and sleeps without it.
+//! - `map()` holds it only to check `delaying`, to number and append a bio,
+//!   and to lower `wake_at`; it never submits or sleeps under it.
+//! - The worker holds it only to take the due bios off the FIFOs (the due
+//!   head of each, still one list per class) and to set `wake_at`; it merges
+//!   and submits them after unlocking, and sleeps without it.
 //! - `presuspend` holds it to clear `delaying` and take every FIFO at once;
-//!   it submits after unlocking. A `map()` that runs after that sees
-//!   `delaying == false` and remaps its bio at once, so no bio is left
+//!   it merges and submits after unlocking. A `map()` that runs after that
+//!   sees `delaying == false` and remaps its bio at once, so no bio is left
 //!   behind or delayed past the suspend.
 //! - `resume` holds it to set `delaying` again; `status` holds it to read
 //!   the FIFO lengths.
@@ -198,10 +207,14 @@ fn before(a: Instant<Monotonic>, b: Instant<Monotonic>) -> bool {
     (a - b).is_negative()
 }
 
-/// The per-bio data: when a delayed bio is due.
+/// The per-bio data of a delayed bio: when it is due, and when it came.
 #[derive(Default, Clone, Copy)]
 struct PerBio {
+    /// The expiry; `None` until the bio is delayed.
     expires: Option<Instant<Monotonic>>,
+    /// The arrival number among the delayed bios of the target: the order
+    /// in which a batch goes down.
+    seq: u64,
 }
 
 /// The delayed bios and the state around them; see the locking rules in the
@@ -214,6 +227,9 @@ struct Queue {
     delaying: bool,
     /// The deadline the worker sleeps until, `None` when it has none.
     wake_at: Option<Instant<Monotonic>>,
+    /// The arrival number of the next delayed bio (64 bits do not wrap in
+    /// practice).
+    next_seq: u64,
 }
 
 /// The part of a target instance that the worker shares.
@@ -259,15 +275,30 @@ impl Shared {
     }
 }
 
-/// Submits the bios of `lists` in order, and gives up the CPU between them
-/// when a reschedule is due, as C does.
-fn submit(lists: [dm::BioList<PerBio>; 3]) {
-    for mut list in lists {
-        while let Some(bio) = list.pop_front() {
+/// Submits the bios of `lists`, each in order of arrival, merged into one
+/// order of arrival, and gives up the CPU between them when a reschedule is
+/// due, as C does.
+fn submit(mut lists: [dm::BioList<PerBio>; 3]) {
+    while let Some(i) = first_list(&lists) {
+        if let Some(bio) = lists[i].pop_front() {
             bio.submit();
             cond_resched();
         }
     }
+}
+
+/// The index of the list whose head goes down first, `None` when all are
+/// empty.
+fn first_list(lists: &[dm::BioList<PerBio>; 3]) -> Option<usize> {
+    let mut first: Option<(usize, &PerBio)> = None;
+    for (i, list) in lists.iter().enumerate() {
+        if let Some(head) = list.front() {
+            if first.is_none_or(|(_, f)| head.seq < f.seq) {
+                first = Some((i, head));
+            }
+        }
+    }
+    first.map(|(i, _)| i)
 }
 
 /// The worker: submits the bios that are due, then sleeps until the next
@@ -318,6 +349,7 @@ impl dm::Target for Delay {
                     pending: Default::default(),
                     delaying: true,
                     wake_at: None,
+                    next_seq: 0,
                 }),
             }),
             GFP_KERNEL,
@@ -359,10 +391,15 @@ impl dm::Target for Delay {
             if !q.delaying {
                 return Mapped::Remapped(bio);
             }
-            // The expiry is read under the lock, so that each FIFO stays
-            // sorted even when several CPUs append at once.
+            // The expiry and the arrival number are taken under the lock,
+            // so that each FIFO stays sorted even when several CPUs append
+            // at once.
             let expires = Instant::now() + delta;
-            bio.data_mut().expires = Some(expires);
+            *bio.data_mut() = PerBio {
+                expires: Some(expires),
+                seq: q.next_seq,
+            };
+            q.next_seq = q.next_seq.wrapping_add(1);
             q.pending[id as usize].push_back(bio);
             let earlier = q.wake_at.is_none_or(|w| before(expires, w));
             if earlier {

@@ -13,9 +13,34 @@
 //!    (`rds_ib_laddr_check_cm()`), whose success is recorded in the table
 //!    together with the RDMA device and the network device it found.
 //!
-//! Entries are removed when their address is deleted, their network device
-//! goes down or away, or their RDMA device goes away, so the table never
-//! answers for an address the host could no longer bind.
+//! # What "never stale" means
+//!
+//! The table never outlives the kernel's notification of a change:
+//!
+//! - An entry is removed when the kernel announces a change that can make
+//!   it wrong: its address deleted (inetaddr and inet6addr notifiers), its
+//!   network device down or unregistered (netdevice notifier), its RDMA
+//!   device unregistered (our IB client). The notifiers run synchronously
+//!   in the call that makes the change (`ip addr del`, `ip link set down`,
+//!   `rdma link delete`), so once that call has returned, no bind is
+//!   answered from an entry it invalidated.
+//! - The notifiers run *after* the change: a bind that runs concurrently
+//!   with the change, between the change and its notification, can still
+//!   be answered from the entry. This window is short (a few instructions
+//!   to a few lock hand-overs) and upstream has the same one: its rdma_cm
+//!   check resolves against GID tables and device lists that the RDMA core
+//!   also updates from notifications, some of them asynchronously, and the
+//!   7.2 C fast path (`rds_ib_get_device()`) is never pruned at all. Such a
+//!   bind raced the change; it was not answered from a stale cache.
+//! - A slow check that raced an invalidation is never cached: each
+//!   invalidation, and each arrival of an RDMA device, bumps a generation,
+//!   and a result is recorded only if the generation did not move while it
+//!   was computed. The result is recorded while its CM ID still holds the
+//!   RDMA device, and devices are known by their index, never reused in
+//!   practice ([`DeviceIndex`]), so a recorded entry always names the live
+//!   device the check found.
+//! - Failures are never cached: an address that cannot be bound is checked
+//!   again at every bind.
 //!
 //! # Locking
 //!
@@ -26,10 +51,10 @@
 //!   spinlock [`WRITER`], held for a few stores at a time. It is taken in
 //!   process context and under `rcu_read_lock()` (the inet6addr chain),
 //!   never in interrupt context, and no other lock is taken under it.
-//! - Every invalidation bumps [`Writer::generation`]. A slow check reads the
-//!   generation before it starts and records its result only if the
-//!   generation is unchanged, so a result that raced with an invalidation is
-//!   never cached. Failures are never cached.
+//! - Every invalidation and every change of the RDMA device list bumps
+//!   [`Writer::generation`]. A slow check reads the generation before it
+//!   starts and records its result, under [`WRITER`] and while it still
+//!   holds its CM ID, only if the generation is unchanged.
 
 use bindings::{
     livepatch::Patch,
@@ -39,7 +64,7 @@ use bindings::{
         In6Addr, Inet6AddrChain, InetAddrChain, Net, NetHandler, NetdevChain, NetdevEvent,
         Notifier, SockAddr,
     },
-    rdma::{Client, ClientHandler, CmId, Device, DeviceName},
+    rdma::{Client, ClientHandler, CmId, Device, DeviceIndex, DeviceName},
     rds::{self, LaddrCheck},
 };
 use kernel::{
@@ -200,8 +225,8 @@ struct Entry {
     key: Key,
     /// The network device the address was found on.
     ifindex: i32,
-    /// The RDMA device the check bound to ([`Device::id`]).
-    device: usize,
+    /// The RDMA device the check bound to.
+    device: DeviceIndex,
     device_name: DeviceName,
 }
 
@@ -224,13 +249,15 @@ enum Cause {
 /// # Invariants
 ///
 /// `entries[i]` describes the key in `TABLE.slots[i]`, which is empty for
-/// `None`; `TABLE.used` is one past the last `Some`.
+/// `None`; `TABLE.used` is one past the last `Some`. Every entry names a
+/// device of `devices`.
 struct Writer {
-    /// Bumped by every invalidation.
+    /// Bumped by every invalidation and every change of `devices`.
     generation: u64,
     entries: [Option<Entry>; SLOTS],
-    /// The live RDMA devices ([`Device::id`]; 0 marks a free place).
-    devices: [usize; DEVICES],
+    /// The registered RDMA devices, between [`ClientHandler::add`] and
+    /// [`ClientHandler::remove`] (at most [`DEVICES`] of them).
+    devices: [Option<DeviceIndex>; DEVICES],
 }
 
 impl Writer {
@@ -238,8 +265,13 @@ impl Writer {
         Self {
             generation: 0,
             entries: [None; SLOTS],
-            devices: [0; DEVICES],
+            devices: [None; DEVICES],
         }
+    }
+
+    /// Bumps the generation, so that no check in flight is recorded.
+    fn bump(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Publishes `TABLE.used` after a change of the entries.
@@ -272,7 +304,7 @@ impl Writer {
     /// Bumps the generation and removes the entries that `stale` selects.
     /// Returns how many were removed.
     fn invalidate(this: &mut WriterGuard, stale: impl Fn(&Entry) -> bool) -> u64 {
-        this.generation = this.generation.wrapping_add(1);
+        this.bump();
         let mut removed = 0;
         for i in 0..SLOTS {
             if this.entries[i].as_ref().is_some_and(&stale) {
@@ -398,11 +430,30 @@ fn inc(counter: &Atomic<u64>) {
     counter.add(1, Relaxed);
 }
 
-/// What a successful slow check found.
+/// A successful slow check: its CM ID, bound to the address on an
+/// InfiniBand channel adapter.
+///
+/// It owns the ID, so the RDMA device stays registered and allocated as
+/// long as it lives ([`CmId::device`]). [`record`] borrows it: a result can
+/// only be recorded while its device cannot go away.
+///
+/// # Invariants
+///
+/// `id` is bound to a device that [`Device::is_ib_ca`].
 struct Qualified {
-    ifindex: i32,
-    device: usize,
-    device_name: DeviceName,
+    id: CmId,
+}
+
+impl Qualified {
+    /// Returns the RDMA device the address was found on.
+    fn device(&self) -> Option<&Device> {
+        self.id.device()
+    }
+
+    /// Returns the index of the network device the address was found on.
+    fn ifindex(&self) -> i32 {
+        self.id.bound_ifindex()
+    }
 }
 
 /// The replacement of `rds_ib_laddr_check()`.
@@ -423,8 +474,10 @@ impl LaddrCheck for IbAddrCheck {
         let generation = WRITER.lock().generation;
         let qualified = slow_check(addr, scope_id)?;
         if fast_path {
-            record(key, qualified, generation);
+            record(key, &qualified, generation);
         }
+        // The CM ID is destroyed here, after `record()`: until then, the
+        // removal of its device waits in rdma_cm's remove callback.
         Ok(())
     }
 }
@@ -464,34 +517,42 @@ fn rdma_cm_check(addr: In6Addr, scope_id: u32) -> Result<Qualified> {
     };
     id.bind_addr(&mut sockaddr).map_err(|_| eaddrnotavail())?;
     // Binding succeeds on iWARP devices too; RDS/IB wants InfiniBand CAs.
-    match id.device() {
-        Some(dev) if dev.is_ib_ca() => Ok(Qualified {
-            ifindex: id.bound_ifindex(),
-            device: dev.id(),
-            device_name: dev.name(),
-        }),
-        _ => Err(eaddrnotavail()),
+    if !id.device().is_some_and(Device::is_ib_ca) {
+        return Err(eaddrnotavail());
     }
+    // INVARIANT: The ID is bound to an InfiniBand CA.
+    Ok(Qualified { id })
 }
 
 /// Caches a successful check that started at `generation`.
-fn record(key: Key, found: Qualified, generation: u64) {
+///
+/// It caches nothing when the generation moved: an address, network
+/// device or RDMA device went away, or an RDMA device came, since the check
+/// started. Since `found` holds the CM ID, its RDMA device cannot be
+/// removed and freed, let alone replaced, before the generation is compared:
+/// its removal bumps the generation first (our IB client is removed before
+/// rdma_cm's, which waits for the ID).
+fn record(key: Key, found: &Qualified, generation: u64) {
+    let ifindex = found.ifindex();
     // While a device is down, the RDMA core removes its addresses
     // asynchronously and the check may still pass: do not cache that.
-    let cached = net::netdev_is_up(Net::init(), found.ifindex) && {
-        let mut writer = WRITER.lock();
-        writer.generation == generation
-            && writer.devices.contains(&found.device)
-            && Writer::insert(
-                &mut writer,
-                Entry {
-                    key,
-                    ifindex: found.ifindex,
-                    device: found.device,
-                    device_name: found.device_name,
-                },
-            )
-    };
+    let cached = net::netdev_is_up(Net::init(), ifindex)
+        && found.device().is_some_and(|dev| {
+            let device = dev.index();
+            let device_name = dev.name();
+            let mut writer = WRITER.lock();
+            writer.generation == generation
+                && writer.devices.contains(&Some(device))
+                && Writer::insert(
+                    &mut writer,
+                    Entry {
+                        key,
+                        ifindex,
+                        device,
+                        device_name,
+                    },
+                )
+        });
     if !cached {
         inc(&STATS.not_cached);
     }
@@ -524,20 +585,24 @@ impl NetHandler for Events {
 
 impl ClientHandler for Events {
     fn add(dev: &Device) {
+        let index = dev.index();
         let mut writer = WRITER.lock();
-        if let Some(free) = writer.devices.iter_mut().find(|d| **d == 0) {
-            *free = dev.id();
+        // A check that started before the device came is not recorded either:
+        // whatever it bound to, the device list changed under it.
+        writer.bump();
+        if let Some(free) = writer.devices.iter_mut().find(|d| d.is_none()) {
+            *free = Some(index);
         }
     }
 
     fn remove(dev: &Device) {
-        let id = dev.id();
+        let index = dev.index();
         let removed = {
             let mut writer = WRITER.lock();
-            if let Some(d) = writer.devices.iter_mut().find(|d| **d == id) {
-                *d = 0;
+            if let Some(d) = writer.devices.iter_mut().find(|d| **d == Some(index)) {
+                *d = None;
             }
-            Writer::invalidate(&mut writer, |e| e.device == id)
+            Writer::invalidate(&mut writer, |e| e.device == index)
         };
         STATS.invalidations(Cause::RdmaDev).add(removed, Relaxed);
     }
@@ -549,8 +614,8 @@ fn write_table(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     for e in writer.entries.iter().flatten() {
         writeln!(
             f,
-            "{} scope {} ifindex {} rdma {}",
-            e.key.addr, e.key.scope_id, e.ifindex, e.device_name
+            "{} scope {} ifindex {} rdma {} index {}",
+            e.key.addr, e.key.scope_id, e.ifindex, e.device_name, e.device
         )?;
     }
     Ok(())

@@ -34,10 +34,12 @@ impl Device {
         unsafe { &*ptr.cast::<Device>() }
     }
 
-    /// Returns an identifier that is unique among the devices alive at the
-    /// same time (the address of the device).
-    pub(crate) fn id(&self) -> usize {
-        self.0.get() as usize
+    /// Returns the index of the device (`ib_device->index`).
+    pub(crate) fn index(&self) -> DeviceIndex {
+        // SAFETY: The device is valid; `index` is assigned before the device
+        // is registered, before any client or CM ID can see it, and never
+        // changes afterwards (a rename keeps it).
+        DeviceIndex(unsafe { (*self.0.get()).index })
     }
 
     /// Returns whether the device is an InfiniBand channel adapter
@@ -56,6 +58,24 @@ impl Device {
         // buffer always holds a NUL within its bounds.
         let name = unsafe { ptr::read_volatile(&raw const (*self.0.get()).name) };
         DeviceName(name)
+    }
+}
+
+/// The index of an RDMA device, its stable identity.
+///
+/// The RDMA core assigns it at registration with `xa_alloc_cyclic()` over
+/// 31 bits (`assign_name()` in drivers/infiniband/core/device.c): the next
+/// device gets the next free index after the last one given, so an index
+/// comes back only after 2^31 further registrations, long after the device
+/// that held it was freed. Unlike the address of the `struct ib_device`,
+/// which the allocator may hand to the very next device, an index does not
+/// name two devices in a row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeviceIndex(u32);
+
+impl fmt::Display for DeviceIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -123,11 +143,17 @@ impl CmId {
     }
 
     /// Returns the RDMA device the ID is bound to, if any.
+    ///
+    /// The device cannot be freed while the reference lives: an ID attached
+    /// to a device holds a reference on rdma_cm's `cma_device`, and rdma_cm's
+    /// remove callback waits for all of them (`cma_process_remove()` in
+    /// drivers/infiniband/core/cma.c) before the unregistration of the device
+    /// can go on. The reference borrows `self`, so the ID outlives it.
     pub(crate) fn device(&self) -> Option<&Device> {
         // SAFETY: The ID is valid by the type invariant.
         let dev = unsafe { (*self.0.as_ptr()).device };
-        // SAFETY: A bound ID holds its device until the ID is destroyed, which
-        // cannot happen while `self` is borrowed.
+        // SAFETY: A bound ID holds its device until the ID is destroyed (see
+        // above), which cannot happen while `self` is borrowed.
         (!dev.is_null()).then(|| unsafe { Device::from_raw(dev) })
     }
 

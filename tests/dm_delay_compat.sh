@@ -8,11 +8,12 @@
 # fails with EEXIST and says why in dmesg. The unit suffixes of our
 # extension print as given.
 #
-# Under load too: with a read, a write and a flush delayed (8 s), the status
-# counts match C's. And bios go to the same devices as with C: a FUA write
-# to the write device; a PREFLUSH write with data (an ext4 journal commit
-# block) is split by dm core into an empty flush, for the flush device, and
-# its data as a write, for the write device: the flush device gets no data.
+# Under load too: with a read, a write and a flush delayed (60 s, until a
+# suspend hands them down), the status counts match C's. And bios go to
+# the same devices as with C: a FUA write to the write device; a PREFLUSH
+# write with data (an ext4 journal commit block) is split by dm core into
+# an empty flush, for the flush device, and its data as a write, for the
+# write device: the flush device gets no data.
 
 . "$(dirname "$0")/dm_delay_lib.sh"
 
@@ -27,8 +28,8 @@ MNT=$DMD_WORK/mnt
 mkdir -p "$MNT"
 
 LOAD_TABLES=(
-	"$A 0 8000 $B 0 8000 $C 0 8000"
-	"$A 0 8000"
+	"$A 0 60000 $B 0 60000 $C 0 60000"
+	"$A 0 60000"
 )
 
 TABLES=(
@@ -71,7 +72,9 @@ status_loaded() {
 	dd if=/dev/zero of=$X bs=4k count=1 oflag=direct status=none &
 	wait_status dmd_load 4-6 "$want"
 	$DMS status dmd_load
+	$DMS suspend dmd_load
 	wait
+	$DMS resume dmd_load
 	dm_remove dmd_load
 }
 

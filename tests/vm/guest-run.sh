@@ -51,7 +51,7 @@ run() {
 	n=$((n + 1))
 	if [ -r /sys/kernel/debug/kmemleak ]; then
 		reports=$(bash -c '. ./lib.sh && mod_remove rust_rds_ib_addr && mod_remove rust_dm_delay &&
-			echo scan >"$_KMEMLEAK" && sleep 6 && echo scan >"$_KMEMLEAK" && our_leaks' 2>&1)
+			kmemleak_rescan && our_leaks' 2>&1)
 		if [ -n "$reports" ]; then
 			echo "$reports" | head -n 60 | sed 's/^/# /'
 			echo "not ok $n selftests: rust-dm-rds: boot: no leak from our modules after unloading them"

@@ -84,9 +84,10 @@ rmmod() {
 
 # Scans for leaks so that what was leaked up to now is reported too.
 # kmemleak reports an object only once it is 5 s old (MSECS_MIN_AGE) and
-# unchanged since the scan before: scan, wait until 6 s have passed since
-# that scan began (one scan takes 8-12 s in the debug VM, so usually not at
-# all), and scan again.
+# unchanged since the scan before: scan, wait until more than 6 s have
+# passed since that scan began (7 on $SECONDS, which counts whole seconds;
+# one scan takes 8-12 s in the debug VM, so usually no wait at all), and
+# scan again.
 kmemleak_rescan() {
 	local t=$SECONDS
 	echo scan >"$_KMEMLEAK"

@@ -55,7 +55,7 @@ timeout_s=$(sed -n 's/^timeout=//p' settings)
 outdir=${TEST_OUTDIR:-$REPO/tests/output}
 case $outdir in "$REPO"/*) ;; *) die "TEST_OUTDIR must be inside the repository (the guest writes there)" ;; esac
 mkdir -p "$outdir"
-rm -f "$outdir"/ktap-*.txt "$outdir"/results-*.txt "$outdir"/took-*
+rm -f "$outdir"/ktap-*.txt "$outdir"/results-*.txt
 
 # A group of the stock flavor is named stock or stock-<group>.
 declare -A group_progs
@@ -65,13 +65,14 @@ add_prog() {
 	[ -n "${group_progs[$1]:-}" ] || groups+=("$1")
 	group_progs[$1]+="$2 "
 }
+# The stock boot goes first: it is short, and RUN_TIMEOUT must not cut it.
+for p in "${stock_progs[@]}"; do add_prog stock "$p"; done
 for p in "${progs[@]}"; do
 	g=$(sed -n 's/^# boot-group: *//p' "$p" | head -n1)
 	g=${g:-main}
 	[ "$flavor" = stock ] && g=stock-$g
 	add_prog "$g" "$p"
 done
-for p in "${stock_progs[@]}"; do add_prog stock "$p"; done
 group_flavor() { case $1 in stock*) echo stock ;; *) echo debug ;; esac; }
 
 # What every program's outcome depends on: the test kernel, the toolchain,
@@ -176,28 +177,11 @@ fi
 RUN_TIMEOUT=${RUN_TIMEOUT:-3600}
 run_end=$(($(date +%s) + RUN_TIMEOUT))
 
-# Boots group $1 with its programs $2.. within limit $LIMIT; writes how
-# long it took to $outdir/took-$1.
-boot_group() {
-	local g=$1 start gf
-	shift
-	start=$(date +%s)
-	gf=$(group_flavor "$g")
-	"$REPO/tests/vm/vm.sh" -f "$gf" -t "$LIMIT" -l "$outdir/console-$g.log" \
-		"KO_DIR=$(modules_dir "$gf") tests/vm/guest-run.sh $outdir/ktap-$g.txt $*" || true
-	echo $(($(date +%s) - start)) >"$outdir/took-$g"
-}
-
-# The boots run RUN_JOBS at a time, by default one per 2 host cores: a
-# TCG guest running the debug kernel keeps 1.3 to 1.5 cores busy (two at
-# once on 2 cores made each test 1.6 to 2.8 times slower).
-RUN_JOBS=${RUN_JOBS:-$(($(nproc) / 2 > 0 ? $(nproc) / 2 : 1))}
-booted=()
 for g in "${groups[@]}"; do
 	read -ra gp <<<"${group_progs[$g]}"
 	[ ${#gp[@]} -gt 0 ] || continue
-	rm -f "$outdir/console-$g.log" "$outdir/took-$g"
-	while [ "$(jobs -rp | wc -l)" -ge "$RUN_JOBS" ]; do wait -n || true; done
+	ktap=$outdir/ktap-$g.txt console=$outdir/console-$g.log
+	rm -f "$console"
 	# Whole-boot limit: every test may use its full timeout, plus boot
 	# time; and the whole run stays within RUN_TIMEOUT.
 	limit=$((${#gp[@]} * (timeout_s + 15) + 180))
@@ -209,15 +193,11 @@ for g in "${groups[@]}"; do
 		continue
 	fi
 	log "boot '$g': ${gp[*]} (limit ${limit}s)"
-	LIMIT=$limit boot_group "$g" "${gp[@]}" &
-	booted+=("$g")
-done
-wait
-
-for g in "${booted[@]}"; do
-	read -ra gp <<<"${group_progs[$g]}"
-	ktap=$outdir/ktap-$g.txt console=$outdir/console-$g.log
-	log "boot '$g' took $(cat "$outdir/took-$g" 2>/dev/null || echo '?') s; console log: $console"
+	start=$(date +%s)
+	gf=$(group_flavor "$g")
+	"$REPO/tests/vm/vm.sh" -f "$gf" -t "$limit" -l "$console" \
+		"KO_DIR=$(modules_dir "$gf") tests/vm/guest-run.sh $ktap ${gp[*]}" || true
+	log "boot '$g' took $(($(date +%s) - start)) s; console log: $console"
 
 	if [ ! -s "$ktap" ]; then
 		echo "not ok - boot '$g': the VM did not boot or wrote no results"

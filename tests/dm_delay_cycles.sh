@@ -22,7 +22,7 @@ for i in $(seq 100); do
 	1) args="$V 8 ${i}us $V 16 1" ;;
 	2) args="$V 0 1 $V 0 0 $V 0 ${i}us" ;;
 	esac
-	echo "0 8192 delay $args" | $DMS create dmd_cycle >/dev/null 2>&1 || ok=1
+	$DMS create dmd_cycle <<<"0 8192 delay $args" >/dev/null 2>&1 || ok=1
 	if [ $((i % 10)) -eq 0 ]; then
 		dd if=/dev/mapper/dmd_cycle of=/dev/null bs=4k count=4 iflag=direct status=none || ok=1
 	fi

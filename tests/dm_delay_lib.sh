@@ -12,6 +12,7 @@
 #   dm_remove NAME   removes NAME if it exists
 #   load_rust        loads rust_dm_delay (unloading the C dm_delay first)
 #   wait_status NAME FIELDS VALUE  waits until those status fields read VALUE
+#   held_devs DEV... sets HELD to those of DEV... that dm holds
 #   dmd_cleanup      removes our dm devices, loop devices and tmpfs
 # Every test file calls dmd_cleanup on exit (a trap is set here).
 
@@ -83,11 +84,16 @@ wait_status() {
 	return 1
 }
 
-# True when the device holds no references from dm (no holders).
-unheld() {
-	local d
-	d=/sys/class/block/$(basename "$(readlink -f "$1")")/holders
-	[ -z "$(ls -A "$d" 2>/dev/null)" ]
+# Sets HELD to those of the devices DEV... that dm still holds (they have
+# holders), by shell globbing alone: no process is started.
+held_devs() {
+	local d h
+	HELD=
+	for d in "$@"; do
+		h=(/sys/class/block/"${d##*/}"/holders/*)
+		[ -e "${h[0]}" ] && HELD+="$d "
+	done
+	return 0
 }
 
 dmd_cleanup() {

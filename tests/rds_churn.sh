@@ -16,8 +16,8 @@
 
 . "$(dirname "$0")/rds_lib.sh"
 
-# 10 in the suite; RDS_CHURN_CYCLES sets more.
-CYCLES=${RDS_CHURN_CYCLES:-10}
+# 5 in the suite; RDS_CHURN_CYCLES sets more.
+CYCLES=${RDS_CHURN_CYCLES:-5}
 
 ktap_print_header
 ktap_set_plan 13

@@ -63,7 +63,7 @@ ktap_set_plan $((${#CASES[@]} + 3))
 # The kernel log is read once, after the last case; a mark before each case
 # delimits its lines.
 load_rust
-held=() logs=()
+rc=() held=() logs=()
 for i in "${!CASES[@]}"; do
 	echo "ksft-err-$$-$i" >/dev/kmsg
 	$DMS create dmd_err <<<"0 8192 delay ${CASES[i]#*|}" >/dev/null 2>&1 && rc[i]=0 || rc[i]=$?

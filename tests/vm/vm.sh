@@ -31,11 +31,6 @@ image=$(kernel_image "$flavor")
 run=$image
 [ "$flavor" = stock ] || run=$(kernel_dir "$flavor")
 
-# The debug kernel gets 1 GiB (see below), the others 2 GiB.
-mem=2G
-[ "$flavor" = debug ] && mem=1G
-args=(--run "$run" --disable-kvm --memory $mem --cpus 2 --rwdir "$REPO")
-[ -n "${VM_RODIR:-}" ] && args+=(--rodir "$VM_RODIR")
 # The kernel log goes to the console (and to LOGFILE); a WARN does not
 # panic, so the suite can report it, but an oops stops the guest at once.
 # KASAN reports every bad access, not only the first one of the boot.
@@ -49,17 +44,23 @@ args=(--run "$run" --disable-kvm --memory $mem --cpus 2 --rwdir "$REPO")
 #
 # The debug kernel is slow under TCG: a fork and exec of /bin/true costs
 # about 0.25 s there, the suite's programs run 5 to 15 times slower than on
-# the stock kernel, and they start thousands of processes. Two things that do not touch what it tests make
-# it cheaper: no CPU vulnerability mitigations (retpolines, RSB filling;
-# -20 % on dmsetup create and remove), and the root (the read-only chroot
-# over 9p) cached in the guest's page cache (cache=loose; vng mounts it
-# uncached), so that each exec does not read its binary and libraries from
-# the host again (python3 -c 1: 4.0 s -> 2.3 s). With 1 GiB in place of 2,
-# a kmemleak scan (two per test) takes 5.5-6 s in place of 8-10 s, and
-# /bin/true 0.17 s in place of 0.22 s, and the whole suite passes in it.
-append="oops=panic panic=-1 printk.devkmsg=on"
-[ "$flavor" = debug ] && append+=" kasan_multi_shot no5lvl mitigations=off" &&
+# the stock kernel, and they start thousands of processes. Three things
+# that do not touch what it tests make it cheaper: no CPU vulnerability
+# mitigations (retpolines, RSB filling; -20 % on dmsetup create and
+# remove); the root (the read-only chroot over 9p) cached in the guest's
+# page cache (cache=loose; vng mounts it uncached, and these are otherwise
+# vng's own root options), so that each exec does not read its binary and
+# libraries from the host again (python3 -c 1: 4.0 s -> 2.3 s); and 1 GiB
+# in place of 2: a kmemleak scan (two per test) takes 5.5-6 s in place of
+# 8-10 s, /bin/true 0.17 s in place of 0.22 s, and the whole suite passes.
+append="oops=panic panic=-1 printk.devkmsg=on" mem=2G
+if [ "$flavor" = debug ]; then
+	append+=" kasan_multi_shot no5lvl mitigations=off"
 	append+=" rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose"
+	mem=1G
+fi
+args=(--run "$run" --disable-kvm --memory $mem --cpus 2 --rwdir "$REPO")
+[ -n "${VM_RODIR:-}" ] && args+=(--rodir "$VM_RODIR")
 args+=(--append "$append${VM_APPEND:+ $VM_APPEND}")
 
 q() { printf '%q ' "$@"; }

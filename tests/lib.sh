@@ -7,7 +7,9 @@
 #   KO_DIR          where the built rust_*.ko files are (the repo top)
 #   MODS_RE         regex matching our module names
 #   check DESC CMD  one KTAP result: ok when CMD succeeds
-#   dmesg_mark      start a window of the kernel log (done once on sourcing)
+#   dmesg_mark      start a window of the kernel log, and forget the leaks
+#                   kmemleak has reported so far (done once on sourcing,
+#                   unless LIB_NO_MARK=1)
 #   dmesg_clean     true when, since the mark, the kernel log gained no
 #                   WARNING, BUG, KASAN, kmemleak, lockdep or hung-task
 #                   report mentioning our modules (prints the report as
@@ -69,7 +71,7 @@ mod_remove() {
 _KMEMLEAK=/sys/kernel/debug/kmemleak
 # Where our modules lay, one "name address size" line per load, recorded
 # before every unload (/proc/modules): after the unload, kmemleak's
-# backtraces show bare addresses in place of our symbols.
+# backtraces (%pS) show a bare 0x... address in place of our symbols.
 _MODRANGES=/tmp/rust-dm-rds.modranges
 
 # Every unload by the tests goes through this function.
@@ -106,7 +108,7 @@ import re, sys
 ranges = [(int(a, 16), int(a, 16) + int(n)) for _, a, n in (l.split() for l in sys.stdin)]
 mods = re.compile(sys.argv[2])
 for rep in open(sys.argv[1]).read().split("unreferenced object")[1:]:
-    addrs = [int(a, 16) for a in re.findall(r"\[<([0-9a-f]+)>\]", rep)]
+    addrs = [int(a, 16) for a in re.findall(r"^ +(?:\[<)?(?:0x)?([0-9a-f]{16})\b", rep, re.M)]
     if mods.search(rep) or any(lo <= a < hi for a in addrs for lo, hi in ranges):
         print("unreferenced object" + rep, end="")
 ' "$_KMEMLEAK" "$MODS_RE"
@@ -165,7 +167,7 @@ dmesg_clean() {
 	return $ok
 }
 
-dmesg_mark
+[ "${LIB_NO_MARK:-}" = 1 ] || dmesg_mark
 
 # Older name of mod_remove.
 mod_unload() { mod_remove "$@"; }

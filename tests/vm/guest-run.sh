@@ -50,7 +50,7 @@ run() {
 	# seconds of a test shows here, by the addresses our modules had.
 	n=$((n + 1))
 	if [ -r /sys/kernel/debug/kmemleak ]; then
-		reports=$(bash -c '. ./lib.sh && mod_remove rust_rds_ib_addr && mod_remove rust_dm_delay &&
+		reports=$(LIB_NO_MARK=1 bash -c '. ./lib.sh && mod_remove rust_rds_ib_addr && mod_remove rust_dm_delay &&
 			kmemleak_rescan && our_leaks' 2>&1)
 		if [ -n "$reports" ]; then
 			echo "$reports" | head -n 60 | sed 's/^/# /'

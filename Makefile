@@ -44,7 +44,7 @@ CRATES := rust_dm_delay_main.rs rust_rds_ib_addr.rs
 MODPROBE_CONF := /etc/modprobe.d/rust-dm-rds.conf
 
 .PHONY: modules clean install uninstall rustfmt rustfmtcheck toolchain \
-	kernel kernel-perf kernel-stock check check-stock vm shell demo bench bench-stock
+	kernel kernel-perf kernel-stock check check-stock stress vm shell demo bench bench-stock
 
 modules:
 	$(KMAKE) modules $(if $(CLIPPY),CLIPPY=1)
@@ -95,6 +95,11 @@ check: kernel kernel-stock
 	$(VM)/build.sh debug
 	$(VM)/build.sh stock
 	$(VM)/run-tests.sh
+
+# The stress programs at their full counts (tests/Makefile: STRESS_PROGS).
+stress: kernel
+	$(VM)/build.sh debug
+	STRESS=1 $(VM)/run-tests.sh
 
 check-stock: kernel-stock
 	$(VM)/build.sh stock

@@ -16,8 +16,9 @@
 
 . "$(dirname "$0")/rds_lib.sh"
 
-# 3 in the suite (about 45 s each in the debug VM); RDS_CHURN_CYCLES sets more.
-CYCLES=${RDS_CHURN_CYCLES:-3}
+# 3 in the suite (about 45 s each in the debug VM), 20 in make stress
+# (STRESS=1); RDS_CHURN_CYCLES sets any number.
+CYCLES=${RDS_CHURN_CYCLES:-$([ "${STRESS:-0}" = 1 ] && echo 20 || echo 3)}
 
 ktap_print_header
 ktap_set_plan 13

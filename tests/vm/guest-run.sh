@@ -10,6 +10,7 @@ out=$1
 shift
 cd "$(dirname "$0")/.." || exit 1
 timeout_s=$(sed -n 's/^timeout=//p' settings)
+[ "${STRESS:-0}" = 1 ] && timeout_s=$((timeout_s * 6))
 export KO_DIR=${KO_DIR:-$(cd .. && pwd)}
 
 run() {

@@ -14,6 +14,10 @@
 #
 #   run-tests.sh [-f stock] [PROG...]   (default: TEST_PROGS)
 #
+# STRESS=1 (make stress) runs STRESS_PROGS (tests/Makefile) at their full
+# counts instead, each with 6 times the timeout of tests/settings; the
+# programs read STRESS in the guest.
+#
 # Passed programs are remembered in $CACHE/results, keyed on everything
 # that can change their outcome: the test kernel's stamp, the toolchain
 # versions, the module sources (Kbuild, Makefile, *.rs, bindings/,
@@ -39,7 +43,9 @@ fi
 cd "$REPO/tests"
 progs=("$@")
 stock_progs=()
-if [ ${#progs[@]} = 0 ]; then
+if [ "${STRESS:-0}" = 1 ] && [ ${#progs[@]} = 0 ]; then
+	read -ra progs <<<"$(make -s --no-print-directory list-stress)"
+elif [ ${#progs[@]} = 0 ]; then
 	read -ra progs <<<"$(make -s --no-print-directory list)"
 	read -ra stock_progs <<<"$(make -s --no-print-directory list-stock)"
 	if [ "$flavor" = stock ]; then
@@ -52,6 +58,7 @@ if [ ${#progs[@]} = 0 ]; then
 fi
 [ ${#progs[@]} -gt 0 ] || die "no tests to run"
 timeout_s=$(sed -n 's/^timeout=//p' settings)
+[ "${STRESS:-0}" = 1 ] && timeout_s=$((timeout_s * 6))
 outdir=${TEST_OUTDIR:-$REPO/tests/output}
 case $outdir in "$REPO"/*) ;; *) die "TEST_OUTDIR must be inside the repository (the guest writes there)" ;; esac
 mkdir -p "$outdir"
@@ -84,6 +91,7 @@ mkdir -p "$resdir"
 common_key=$(
 	cd "$REPO"
 	cat "$CACHE/versions.txt" 2>/dev/null || true
+	echo "STRESS=${STRESS:-0}"
 	git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf '*.rs' bindings scripts tests |
 		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list list-stock)) |
 		grep -v '^tests/bench/' | sort | while IFS= read -r f; do
@@ -174,7 +182,7 @@ if [ "${CHECK_CACHE:-1}" != 0 ]; then
 fi
 
 # The whole run's limit (seconds), below CI's 90 minutes.
-RUN_TIMEOUT=${RUN_TIMEOUT:-3600}
+RUN_TIMEOUT=${RUN_TIMEOUT:-$([ "${STRESS:-0}" = 1 ] && echo 14400 || echo 3600)}
 run_end=$(($(date +%s) + RUN_TIMEOUT))
 
 for g in "${groups[@]}"; do
@@ -196,7 +204,7 @@ for g in "${groups[@]}"; do
 	start=$(date +%s)
 	gf=$(group_flavor "$g")
 	"$REPO/tests/vm/vm.sh" -f "$gf" -t "$limit" -l "$console" \
-		"KO_DIR=$(modules_dir "$gf") tests/vm/guest-run.sh $ktap ${gp[*]}" || true
+		"KO_DIR=$(modules_dir "$gf") STRESS=${STRESS:-0} tests/vm/guest-run.sh $ktap ${gp[*]}" || true
 	log "boot '$g' took $(($(date +%s) - start)) s; console log: $console"
 
 	if [ ! -s "$ktap" ]; then

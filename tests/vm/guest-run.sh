@@ -9,8 +9,8 @@
 out=$1
 shift
 cd "$(dirname "$0")/.." || exit 1
-timeout_s=$(sed -n 's/^timeout=//p' settings)
-[ "${STRESS:-0}" = 1 ] && timeout_s=$((timeout_s * 6))
+# The host passes its per-test timeout (run-tests.sh); by hand, settings'.
+timeout_s=${TIMEOUT_S:-$(sed -n 's/^timeout=//p' settings)}
 export KO_DIR=${KO_DIR:-$(cd .. && pwd)}
 
 run() {

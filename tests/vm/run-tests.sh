@@ -204,7 +204,7 @@ for g in "${groups[@]}"; do
 	start=$(date +%s)
 	gf=$(group_flavor "$g")
 	"$REPO/tests/vm/vm.sh" -f "$gf" -t "$limit" -l "$console" \
-		"KO_DIR=$(modules_dir "$gf") STRESS=${STRESS:-0} tests/vm/guest-run.sh $ktap ${gp[*]}" || true
+		"KO_DIR=$(modules_dir "$gf") STRESS=${STRESS:-0} TIMEOUT_S=$timeout_s tests/vm/guest-run.sh $ktap ${gp[*]}" || true
 	log "boot '$g' took $(($(date +%s) - start)) s; console log: $console"
 
 	if [ ! -s "$ktap" ]; then

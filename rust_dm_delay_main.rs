@@ -47,9 +47,11 @@
 //!
 //! `wake_at` is the time the worker sleeps until (`None`: no deadline). The
 //! worker sets it when it decides how long to sleep, and `map()` lowers it
-//! when it appends a bio that expires earlier; then `map()` kicks the worker
-//! after unlocking. The worker never holds the mutex while it prepares to
-//! sleep; `bindings::kthread` documents why a kick is never lost.
+//! when it appends a bio that expires earlier; then `map()` sets the
+//! worker's alarm to that time, under the mutex, so that racing `map()`s
+//! leave it at the earliest. The worker is not woken before the bio is due:
+//! one wake-up per deadline. The worker never holds the mutex while it
+//! prepares to sleep; `bindings::kthread` documents why a kick is never lost.
 
 use bindings::{
     dm::{self, Bio, DmTarget, Mapped, StatusType},
@@ -302,7 +304,7 @@ fn first_list(lists: &[dm::BioList<PerBio>; 3]) -> Option<usize> {
 }
 
 /// The worker: submits the bios that are due, then sleeps until the next
-/// one is, or until `map()` kicks it for an earlier one.
+/// one is, or until the alarm that `map()` set for an earlier one.
 fn worker(shared: &Shared, ctx: &Context) {
     while !ctx.should_stop() {
         let (due, next) = shared.take_due(Instant::now());
@@ -386,7 +388,7 @@ impl dm::Target for Delay {
         if delta.is_zero() {
             return Mapped::Remapped(bio);
         }
-        let kick = {
+        {
             let mut q = self.shared.queue.lock();
             if !q.delaying {
                 return Mapped::Remapped(bio);
@@ -401,14 +403,10 @@ impl dm::Target for Delay {
             };
             q.next_seq = q.next_seq.wrapping_add(1);
             q.pending[id as usize].push_back(bio);
-            let earlier = q.wake_at.is_none_or(|w| before(expires, w));
-            if earlier {
+            if q.wake_at.is_none_or(|w| before(expires, w)) {
                 q.wake_at = Some(expires);
+                self.worker.kick_at(expires);
             }
-            earlier
-        };
-        if kick {
-            self.worker.kick();
         }
         Mapped::Submitted
     }

@@ -11,9 +11,11 @@
 //!
 //! # The sleep and its wake-ups
 //!
-//! Another thread calls [`KThread::kick`] to make the thread re-check its
-//! work before its deadline: it sets a "kicked" flag and then wakes the task.
-//! [`Context::sleep_until`] marks the task as sleeping with C's
+//! Another thread calls [`KThread::kick_at`] to make the thread re-check its
+//! work at a time before its deadline, without waking it before that time:
+//! it arms the thread's alarm, an hrtimer. When the alarm fires, it sets a
+//! "kicked" flag and then wakes the task. [`Context::sleep_until`] marks the
+//! task as sleeping with C's
 //! `set_current_state(TASK_INTERRUPTIBLE)` (a full barrier after the store)
 //! and only then tests and clears the flag and `kthread_should_stop()`. Either
 //! the sleeper sees the flag, or the waker's `wake_up_process()` sees the
@@ -34,19 +36,58 @@ use kernel::{
     sync::{
         aref::ARef,
         atomic::{ordering, Atomic},
-        Arc,
+        Arc, ArcBorrow, SetOnce,
     },
     task::Task,
-    time::{hrtimer::HrTimerExpires, Delta, Instant, Monotonic},
+    time::{
+        hrtimer::{
+            AbsoluteMode, HasHrTimer, HrTimer, HrTimerCallback, HrTimerCallbackContext,
+            HrTimerExpires, HrTimerRestart,
+        },
+        Delta, Instant, Monotonic,
+    },
     types::NotThreadSafe,
 };
 
 /// The timer slack the thread allows when it sleeps until a deadline.
 const SLACK: Delta = Delta::from_micros(5);
 
-/// What the new thread receives: the kicked flag and the closure.
+/// What a thread and its handle share: the kicked flag, and the alarm that
+/// sets it and wakes the thread.
+#[pin_data]
+struct Waker {
+    #[pin]
+    alarm: HrTimer<Waker>,
+    kicked: Atomic<bool>,
+    /// The thread; set before it first runs.
+    task: SetOnce<ARef<Task>>,
+}
+
+impl HrTimerCallback for Waker {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        this.kicked.store(true, ordering::Release);
+        // `wake_up_process()` orders the store above before it reads the
+        // task state, pairing with the barrier in `sleep_until`. It may be
+        // called from the timer's hard interrupt.
+        if let Some(task) = this.task.as_ref() {
+            task.wake_up();
+        }
+        HrTimerRestart::NoRestart
+    }
+}
+
+kernel::impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Waker {
+        mode: AbsoluteMode<Monotonic>,
+        field: self.alarm,
+    }
+}
+
+/// What the new thread receives: the waker and the closure.
 struct Payload<F> {
-    kicked: Arc<Atomic<bool>>,
+    waker: Arc<Waker>,
     f: F,
 }
 
@@ -55,11 +96,12 @@ struct Payload<F> {
 /// # Invariants
 ///
 /// `task` is a thread created with `kthread_create_on_node()` and not yet
-/// stopped. `payload` is the boxed [`Payload`] the thread was given, which
-/// `free_payload` frees; the thread takes it over when it starts running.
+/// stopped, and `waker.task` holds it. `payload` is the boxed [`Payload`] the
+/// thread was given, which `free_payload` frees; the thread takes it over
+/// when it starts running. Only this handle arms `waker.alarm`.
 pub(crate) struct KThread {
     task: ARef<Task>,
-    kicked: Arc<Atomic<bool>>,
+    waker: Arc<Waker>,
     payload: *mut ffi::c_void,
     free_payload: unsafe fn(*mut ffi::c_void),
 }
@@ -68,7 +110,7 @@ pub(crate) struct KThread {
 // payload pointer is only used in `drop`.
 unsafe impl Send for KThread {}
 
-// SAFETY: Shared references only wake the thread.
+// SAFETY: Shared references only arm the alarm, which the C side locks.
 unsafe impl Sync for KThread {}
 
 impl KThread {
@@ -79,10 +121,17 @@ impl KThread {
     where
         F: FnOnce(&Context) + Send + 'static,
     {
-        let kicked = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let waker = Arc::pin_init(
+            pin_init!(Waker {
+                alarm <- HrTimer::new(),
+                kicked: Atomic::new(false),
+                task: SetOnce::new(),
+            }),
+            GFP_KERNEL,
+        )?;
         let payload = KBox::into_raw(KBox::new(
             Payload {
-                kicked: kicked.clone(),
+                waker: waker.clone(),
                 f,
             },
             GFP_KERNEL,
@@ -111,28 +160,41 @@ impl KThread {
         // a valid task; `Task` is a transparent wrapper of `task_struct`.
         // Taking a reference keeps it valid until we drop it.
         let task: ARef<Task> = ARef::from(unsafe { &*task.cast::<Task>() });
+        waker.task.populate(task.clone());
         task.wake_up();
-        // INVARIANT: The thread was created above and runs until stopped.
+        // INVARIANT: The thread was created above and runs until stopped;
+        // `waker.task` holds it, and the alarm is not armed yet.
         Ok(Self {
             task,
-            kicked,
+            waker,
             payload: payload.cast(),
             free_payload: free_payload::<F>,
         })
     }
 
-    /// Makes the thread return from [`Context::sleep_until`] now, or skip its
-    /// next sleep if it is not sleeping.
-    pub(crate) fn kick(&self) {
-        self.kicked.store(true, ordering::Release);
-        // `wake_up_process()` orders the store above before it reads the
-        // task state, pairing with the barrier in `sleep_until`.
-        self.task.wake_up();
+    /// Makes the thread return from [`Context::sleep_until`] at `at` (at
+    /// once if `at` has passed), or skip its next sleep if it is not
+    /// sleeping then, without waking it before. It replaces the time of an
+    /// earlier call whose alarm has not fired: callers that race must agree
+    /// on the time under a lock of their own.
+    pub(crate) fn kick_at(&self, at: Instant<Monotonic>) {
+        // SAFETY: `self.waker` points to a valid `Waker`, which lives until
+        // the alarm has fired or is cancelled: `drop` cancels it before it
+        // drops its reference.
+        unsafe { <Waker as HasHrTimer<Waker>>::start(Arc::as_ptr(&self.waker), at) };
     }
 }
 
 impl Drop for KThread {
     fn drop(&mut self) {
+        // SAFETY: The alarm is a valid, initialised hrtimer. Nobody can arm it
+        // again (`kick_at` takes `&self`), and `hrtimer_cancel()` waits for a
+        // running callback, so no callback uses the waker after this.
+        unsafe {
+            kernel::bindings::hrtimer_cancel(
+                <Waker as HasHrTimer<Waker>>::c_timer_ptr(Arc::as_ptr(&self.waker)).cast_mut(),
+            )
+        };
         // SAFETY: By the type invariant, the task is a kthread not yet
         // stopped; our reference keeps its `task_struct` alive.
         let ret = unsafe { raw::kthread_stop(self.task.as_ptr().cast()) };
@@ -168,7 +230,7 @@ where
     // SAFETY: Guaranteed by the caller; `kthread()` runs this only once.
     let payload = KBox::into_inner(unsafe { KBox::from_raw(data.cast::<Payload<F>>()) });
     let ctx = Context {
-        kicked: payload.kicked,
+        waker: payload.waker,
         _not_send: NotThreadSafe,
     };
     (payload.f)(&ctx);
@@ -179,7 +241,7 @@ where
 ///
 /// It exists only on the thread, for the duration of the closure.
 pub(crate) struct Context {
-    kicked: Arc<Atomic<bool>>,
+    waker: Arc<Waker>,
     _not_send: NotThreadSafe,
 }
 
@@ -197,7 +259,7 @@ impl Context {
         // SAFETY: The helper runs C's `set_current_state()` on the current
         // task, which may always change its own state.
         unsafe { raw::rust_dm_delay_helper_set_current_interruptible() };
-        if self.kicked.xchg(false, ordering::Full) || self.should_stop() {
+        if self.waker.kicked.xchg(false, ordering::Full) || self.should_stop() {
             // SAFETY: As above, with `__set_current_state(TASK_RUNNING)`.
             unsafe { raw::rust_dm_delay_helper_set_current_running() };
             return;

@@ -34,15 +34,15 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
-#include <linux/dm-ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "dm_ioctl.h"
 
 #define DM_NAME "fault-sweep"
 #define DM_NODE "/tmp/fault-sweep-dm"
@@ -103,28 +103,13 @@ static unsigned int left(void)
 /* An ioctl on the dm control device for DM_NAME; 0 or the errno value. */
 static int dm(unsigned long cmd, int with_table, dev_t *dev)
 {
-	static union {
-		struct dm_ioctl io;
-		char buf[4096];
-	} u;
-	struct dm_target_spec *spec = (void *)(u.buf + sizeof(u.io));
+	static union dm_buf u;
+	int err = dm_call(ctl_fd, cmd, DM_NAME, 0, strtoull(len, NULL, 0),
+			  with_table ? params : NULL, &u);
 
-	memset(&u, 0, sizeof(u));
-	u.io.version[0] = DM_VERSION_MAJOR;
-	u.io.data_size = sizeof(u);
-	u.io.data_start = sizeof(u.io);
-	strcpy(u.io.name, DM_NAME);
-	if (with_table) {
-		u.io.target_count = 1;
-		spec->length = strtoull(len, NULL, 0);
-		strcpy(spec->target_type, "delay");
-		snprintf((char *)(spec + 1), sizeof(u) - sizeof(u.io) - sizeof(*spec), "%s", params);
-	}
-	if (ioctl(ctl_fd, cmd, &u))
-		return errno;
-	if (dev)
+	if (!err && dev)
 		*dev = u.io.dev;
-	return 0;
+	return err;
 }
 
 /* A 4 KiB O_DIRECT write through the target reads back from its write device. */

@@ -3,7 +3,7 @@
  * Binds RDS sockets to ADDR[%SCOPE] and reports the outcome.
  *
  *   rds-bind [-n COUNT] [-e EXPECT] ADDR     bind COUNT (default 1) times
- *   rds-bind -n 0 [-e EXPECT] ADDR           bind until SIGTERM or SIGINT
+ *   rds-bind -n 0 [-e EXPECT] [-p USEC] ADDR  bind until SIGTERM or SIGINT
  *   rds-bind -t -n COUNT ADDR                timed tight loop
  *   rds-bind -H [-n COUNT] ADDR              hold COUNT (default 8) bound
  *
@@ -12,7 +12,8 @@
  * -e (ok, an errno name, or "any") it exits 0 only if every bind had that
  * outcome; without it only if every bind succeeded. With -n 0 it prints
  * each unexpected outcome as it happens, and "binds N unexpected M" at the
- * end.
+ * end. -p sleeps USEC microseconds after each bind, so that binders leave
+ * the CPU to the rest of a test.
  *
  * -t times each bind() call (CLOCK_MONOTONIC) and prints one line:
  * "binds N failed F seconds S binds_per_s R p50_us P p99_us Q"; binds_per_s
@@ -38,7 +39,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rds-bind [-n COUNT] [-e EXPECT|-t|-H] ADDR\n");
+	fprintf(stderr, "usage: rds-bind [-n COUNT] [-e EXPECT|-t|-H] [-p USEC] ADDR\n");
 	exit(2);
 }
 
@@ -124,12 +125,12 @@ static int hold(const struct rds_addr *a, long count)
 int main(int argc, char **argv)
 {
 	const char *expect = "ok", *last = NULL;
-	long count = -1, done = 0, bad = 0;
+	long count = -1, done = 0, bad = 0, pause_us = 0;
 	int c, timed = 0, holding = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct rds_addr a;
 
-	while ((c = getopt(argc, argv, "n:e:tH")) != -1) {
+	while ((c = getopt(argc, argv, "n:e:p:tH")) != -1) {
 		switch (c) {
 		case 'n':
 			count = atol(optarg);
@@ -142,6 +143,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			holding = 1;
+			break;
+		case 'p':
+			pause_us = atol(optarg);
 			break;
 		default:
 			usage();
@@ -172,6 +176,8 @@ int main(int argc, char **argv)
 			if (!count)
 				fprintf(stderr, "bind %ld: %s\n", done, last);
 		}
+		if (pause_us)
+			usleep(pause_us);
 	}
 	if (!count)
 		printf("binds %ld unexpected %ld\n", done, bad);

@@ -5,14 +5,13 @@
     compare.py A/report.json B/report.json [TOLERANCE_PCT]
 
 Prints, per job (dm-delay) or case (RDS) and metric, both runs' ratios of
-ours against C and how far apart they are (relative to the smaller of the
-two, so the order of A and B does not matter), and exits 1 when a headline
-ratio differs by more than TOLERANCE_PCT (default 10). The ratios are the
-reports' own: the median over the rounds of ours / C within a round. The headline
-metrics are IOPS, mean and p50 latency (dm-delay) and binds/s and p50 bind
-latency (RDS); tail latencies, CPU time and wake-ups are printed, marked
-"info", but do not count: under TCG they vary more from run to run.
-run.sh keeps each run's reports in bench/output/runs/<date>/.
+ours against C (the reports' medians over the rounds) and how far apart
+they are, relative to the smaller one; exits 1 when a headline ratio
+differs by more than TOLERANCE_PCT (default 10). The headline metrics are
+IOPS, mean and p50 latency (dm-delay), binds/s and p50 bind latency (RDS);
+tail latencies, CPU time and wake-ups, which vary more under TCG, are
+printed as "info" only. run.sh keeps each run's reports in
+bench/output/runs/<date>/.
 """
 
 import json
@@ -20,30 +19,18 @@ import sys
 
 DM_METRICS = ["iops", "mean", "p50"]
 DM_INFO = ["p99", "p99_9", "cpu_ms_per_s_schedstat", "wakeups_per_io"]
-RDS_CASES = ["ours_fast0", "ours_fast1"]
-RDS_METRICS = ["burst_binds_per_s", "loop_binds_per_s", "loop_p50_us",
-               "loop6_binds_per_s", "loop6_p50_us"]
+RDS_METRICS = ["burst_binds_per_s", "loop_binds_per_s", "loop_p50_us", "loop6_binds_per_s", "loop6_p50_us"]
 
 
 def ratios(path):
     """{(benchmark item, metric): ours / C} of one report."""
     with open(path) as f:
         rep = json.load(f)
-    out = {}
-    for j in (rep.get("dm_delay") or {}).get("jobs", []):
-        for m in DM_METRICS + DM_INFO:
-            out[("dm-delay " + j["name"], m)] = (j.get("ratio") or {}).get(m)
-    cases = (rep.get("rds") or {}).get("cases") or {}
-    c = cases.get("c") or {}
-    for case in RDS_CASES:
-        got = cases.get(case) or {}
-        for m in RDS_METRICS:
-            if "ratio" in got:
-                out[("rds " + case, m)] = got["ratio"].get(m)
-            else:
-                # Reports from before the paired ratios: the best rounds'.
-                v, base = got.get(m), c.get(m)
-                out[("rds " + case, m)] = v / base if v is not None and base else None
+    out = {("dm-delay " + j["name"], m): (j.get("ratio") or {}).get(m)
+           for j in (rep.get("dm_delay") or {}).get("jobs", []) for m in DM_METRICS + DM_INFO}
+    for case in ("ours_fast0", "ours_fast1"):
+        got = ((rep.get("rds") or {}).get("cases") or {}).get(case) or {}
+        out.update((("rds " + case, m), got.get("ratio", {}).get(m)) for m in RDS_METRICS)
     return out
 
 
@@ -56,19 +43,12 @@ def main():
         rb = b.get(key)
         if ra is None or rb is None:
             continue
-        # Relative to the smaller of the two: the same either way round.
-        diff = 100 * abs(rb - ra) / min(ra, rb)
-        flag = ""
-        if key[1] in DM_INFO:
-            flag = "  (info)"
-        elif diff > tol:
-            flag = "  > %g%%" % tol
-            bad += 1
+        diff, flag = 100 * abs(rb - ra) / min(ra, rb), "  (info)"
         if key[1] not in DM_INFO:
-            worst = max(worst, diff)
+            worst, flag = max(worst, diff), "  > %g%%" % tol if diff > tol else ""
+            bad += diff > tol
         print("%-26s %-24s %8.3f %8.3f %6.1f%%%s" % (key[0], key[1], ra, rb, diff, flag))
-    print("largest difference of a headline ratio %.1f%%; %d differ by more than %g%%" % (
-        worst, bad, tol))
+    print("largest difference of a headline ratio %.1f%%; %d differ by more than %g%%" % (worst, bad, tol))
     sys.exit(1 if bad else 0)
 
 

@@ -1,34 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Runs in the test VM: the dm-delay benchmark matrix, C dm_delay against
-# rust_dm_delay, in one boot.
+# Runs in the test VM: the dm-delay benchmark, C dm_delay against
+# rust_dm_delay, in one boot. Each job runs fio over a delay target on top
+# of a 1 TiB dm-zero device, C then ours (both register the target name
+# 'delay', so only one is loaded at a time).
 #
 #   dm_delay_bench.sh OUTDIR
 #
-# Every job runs over a delay target on top of a large dm-zero device (as in
-# the upstream dm-delay kthread patch), first with the C dm_delay loaded,
-# then with rust_dm_delay; both register the target name 'delay', so one is
-# unloaded before the other is loaded. Sub-millisecond jobs run with ours
-# only: the C target takes whole milliseconds.
+# Writes the raw data: OUTDIR/fio/<impl>-<job>-<round>.json (fio json+),
+# OUTDIR/dm_delay_runs.tsv (one row per run: the worker kthread's CPU time
+# and wake-ups before and after, the delay device's I/O counts, the CPU
+# the run was pinned to) and OUTDIR/timer_floor.txt (tests/bench/timer-floor
+# per delay); then prints the table of tests/bench/summary.py.
 #
-# Writes OUTDIR/fio/<impl>-<job>.json (fio json+, with the latency
-# histogram), OUTDIR/dm_delay_runs.tsv (one line per run: the worker
-# kthread's CPU time before and after, the delay device's I/O counts, the
-# CPU the run was pinned to), OUTDIR/timer_floor.txt (per delay, how late a
-# plain sleep to a deadline wakes up in this VM: tests/bench/timer-floor.c)
-# and OUTDIR/dm_delay.json (see dm_delay_summary.py), and prints a table.
-#
-# Environment:
-#   BENCH_SECONDS  fio run time per job (default 10)
-#   BENCH_REPEAT   rounds for every job (default: the rounds column of
-#                  the table below): C, ours, C, ours, ...; the summary
-#                  reports each implementation's best run (highest IOPS)
-#   BENCH_JOBS     the jobs to run (default: all, in the order below)
-#   BENCH_IMPLS    'c rust' (default), or one of them
-#   BENCH_PIN      1 (default): run the single-job (QD1) jobs with fio and
-#                  the target's worker kthread on one CPU, the last; 0:
-#                  leave all placement to the scheduler
-#   KO_DIR         where rust_dm_delay.ko is (default: the repository top)
+# Environment: BENCH_SECONDS (fio run time, default 10), BENCH_REPEAT
+# (rounds for every job, default the table's), BENCH_JOBS (default all),
+# BENCH_IMPLS ('c rust'), BENCH_PIN (1: QD1 jobs on the last CPU), KO_DIR.
 
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -41,17 +28,8 @@ PIN=${BENCH_PIN:-1}
 PIN_CPU=$(($(nproc) - 1))
 
 # name  delay  rw  direct  numjobs  iodepth  ioengine  implementations  rounds
-# The floor jobs (delay 0) measure this VM's I/O path, which no delay can
-# undercut: see dm_delay_summary.py. Rounds (each 20-30 s with both
-# targets), where the run's 20 minutes go furthest: 5 for the jobs whose
-# ours / C moves the most from round to round. At delay 0 an I/O takes
-# about 9 us, so a hiccup of the shared host is a large share of it; at
-# 1 ms and QD1 ours is bound by how fast this VM wakes a thread; at 32 x
-# QD64 the two CPUs are the limit (a round's ratio ranged from 0.83 to 1.13
-# over eight runs of 3 rounds, their medians from 0.98 to 1.08). 2 at 10 ms
-# and QD1, where C's jiffies dominate and a run's rounds agreed within 5.3%
-# (within 3.2% in seven runs of eight). 1 for the jobs ours runs alone,
-# with no ratio.
+# The floor jobs (delay 0) measure this VM's I/O path. More rounds where
+# ours / C moves more from round to round (tests/bench/README.md).
 JOBS_TABLE='
 0read           0      randread  0 1  1  psync  c,rust 5
 0write          0      randwrite 1 1  1  psync  c,rust 5
@@ -67,8 +45,7 @@ JOBS_TABLE='
 '
 JOBS=${BENCH_JOBS:-$(echo "$JOBS_TABLE" | awk 'NF { print $1 }')}
 
-# 1 TiB of dm-zero: random 4k reads over it practically never hit a page
-# that an earlier read brought into the page cache.
+# 1 TiB (in sectors): random 4k reads practically never hit a cached page.
 SIZE=2147483648
 DEV=dmd_bench
 ZERO=dmd_bench_zero
@@ -78,24 +55,10 @@ udevadm control --exit >/dev/null 2>&1 || true
 export DM_DISABLE_UDEV=1
 DMS="dmsetup --noudevsync"
 
-# The worker thread of each implementation, by its comm (at most 15
-# characters). The C target (drivers/md/dm-delay.c) starts a per-device
-# kthread, "dm-delay-flush-worker", when every delay is under 50 ms, which
-# holds for all jobs here; only for longer delays does it use a timer and
-# the kdelayd workqueue instead.
-worker_comm() {
-	case $1 in
-	c) echo dm-delay-flush- ;;
-	rust) echo kdelayd-rs ;;
-	esac
-}
-
-module_of() {
-	case $1 in
-	c) echo dm_delay ;;
-	rust) echo rust_dm_delay ;;
-	esac
-}
+# The module of implementation $1, and its worker kthread's comm (at most
+# 15 characters; C starts "dm-delay-flush-worker" for delays under 50 ms).
+module_of() { case $1 in c) echo dm_delay ;; rust) echo rust_dm_delay ;; esac; }
+worker_comm() { case $1 in c) echo dm-delay-flush- ;; rust) echo kdelayd-rs ;; esac; }
 
 unload_all() {
 	local m
@@ -160,9 +123,7 @@ drop_caches() {
 }
 
 # fio_job NAME FILE RW DIRECT NUMJOBS IODEPTH IOENGINE [FIO-OPTION...]: one
-# time-based random 4k job of $SECS s. randrepeat=0: every run draws other
-# offsets, so a rerun does not find the previous run's pages in the cache
-# either; invalidate=1 drops the device's cache before the job.
+# time-based random 4k job of $SECS s, at other offsets every run.
 fio_job() {
 	local name=$1 file=$2 rw=$3 direct=$4 nj=$5 qd=$6 eng=$7
 	shift 7
@@ -172,15 +133,9 @@ fio_job() {
 		--randrepeat=0 --norandommap --invalidate=1 "$@"
 }
 
-# Where a job runs: with one fio job (QD1), fio and the worker kthread go
-# on CPU $PIN_CPU, for both targets; with more jobs (10mswriteasync) they
-# need both CPUs and the scheduler places them. Under TCG, waking a thread
-# on the other, idle vCPU costs hundreds of us, so at QD1 the placement the
-# scheduler happens to pick moved ours' 1 ms direct writes between 548 and
-# 819 IOPS (5 s runs: 813-819 with both on one CPU, 548-694 on two), and
-# the 1mswrite ratio by 16% over six unpinned runs. Pinned, two boots
-# agreed within 2.4%; C, bound to 4 ms ticks, was the same either way.
-# Prints the CPU, or - when the job is not pinned.
+# The CPU a job with $1 fio jobs runs on, fio and the worker kthread both,
+# or - when the scheduler places them: with one fio job (QD1) and
+# BENCH_PIN=1, the last CPU (see tests/bench/README.md).
 pin_cpu() {
 	if [ "$PIN" = 1 ] && [ "$1" -eq 1 ]; then echo "$PIN_CPU"; else echo -; fi
 }
@@ -246,8 +201,7 @@ timer_floor() {
 }
 
 mkdir -p "$OUT/fio"
-rm -f "$OUT"/fio/*.json "$OUT"/fio/*.err "$OUT"/fio/*.txt "$OUT/dm_delay_runs.tsv" "$OUT/dm_delay.json" \
-	"$OUT/timer_floor.txt"
+rm -f "$OUT"/fio/*.json "$OUT"/fio/*.err "$OUT"/fio/*.txt "$OUT/dm_delay_runs.tsv" "$OUT/timer_floor.txt"
 printf '%s\n' impl job round delay rw direct numjobs iodepth ioengine seconds \
 	pid nworkers comm ticks0 ns0 runs0 ticks1 ns1 runs1 clk_tck devr0 devw0 devr1 devw1 wall_us \
 	cpu fio_rc | paste -s >"$OUT/dm_delay_runs.tsv"
@@ -257,12 +211,7 @@ echo "0 $SIZE zero" | $DMS create "$ZERO" && $DMS mknodes "$ZERO" || exit 1
 ZDEVNO=$($DMS info -c --noheadings -o major,minor --separator : "$ZERO" | tr -d ' ')
 
 # A warm-up run, not recorded: the first fio run of a boot is slower than
-# the ones after it. In four runs before this warm-up, C's first round of
-# 0read (the first run of the boot) made 17.3k-17.9k IOPS, every later round
-# of either target 21k-23k. Our guess: the page cache of that run is the
-# first use of most of the guest's memory, which QEMU backs only when first
-# touched. So the warm-up is the same buffered random read, on dm-zero
-# itself, for as long as a round.
+# the ones after it. The same buffered random read, on dm-zero itself.
 echo "warm-up: buffered random read on $ZERO, $SECS s" >&2
 drop_caches
 fio_job warm-up "/dev/mapper/$ZERO" randread 0 1 1 psync \
@@ -281,12 +230,8 @@ for job in $JOBS; do
 done
 
 # Round after round, and in each round every job that has that many, one
-# after the other; in each, C and ours take turns. Drift in the host's load
-# then hits C and ours about equally, and a slow spell of a few minutes
-# lands in one round of many jobs, where each job's median over its rounds
-# drops it, not in every round of one job: in a run that ran all rounds of
-# a job back to back, ours' 1 ms direct writes lost 60-100 us per I/O for
-# the 2 minutes of 1mswrite and the next job, and its ratio moved 10.5%.
+# after the other, C then ours: a slow spell of the host lands in one round
+# of many jobs, not in every round of one.
 n=$(echo "$JOBS" | wc -w)
 for ((round = 1; round <= maxrounds; round++)); do
 	i=0
@@ -310,4 +255,4 @@ for ((round = 1; round <= maxrounds; round++)); do
 done
 unload_all
 
-python3 "$BENCH_DIR/dm_delay_summary.py" "$OUT"
+python3 "$BENCH_DIR/summary.py" "$OUT"

@@ -5,17 +5,16 @@
 #
 #   guest.sh OUTDIR
 #
-# Writes OUTDIR/meta.txt (kernel, date, CPUs) and OUTDIR/status.txt (one
-# line per benchmark: its name and "ok", "failed rc=N" or "missing"). The
-# RDS benchmark, tests/bench/rds_bench.sh OUTDIR, runs when it exists and is
-# executable; it writes OUTDIR/rds.json and OUTDIR/rds.md.
+# Writes OUTDIR/meta.txt (kernel, date, CPUs), OUTDIR/status.txt (one line
+# per benchmark: its name and "ok", "failed rc=N" or "missing") and
+# OUTDIR/rds.log; the benchmarks write their raw rows.
 
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:?usage: guest.sh OUTDIR}
 export KO_DIR=${KO_DIR:-$(cd "$BENCH_DIR/../.." && pwd)}
 mkdir -p "$OUT"
-rm -f "$OUT/status.txt" "$OUT/rds.json" "$OUT/rds.md" "$OUT/rds.log"
+rm -f "$OUT/status.txt" "$OUT/rds.log"
 
 {
 	echo "uname=$(uname -a)"
@@ -29,24 +28,19 @@ rm -f "$OUT/status.txt" "$OUT/rds.json" "$OUT/rds.md" "$OUT/rds.log"
 } >"$OUT/meta.txt"
 cat "$OUT/meta.txt"
 
+# Appends benchmark $1's status, from its exit code $2, to status.txt.
+status() {
+	if [ "$2" = 0 ]; then echo "$1 ok"; else echo "$1 failed rc=$2"; fi >>"$OUT/status.txt"
+}
+
 echo "===== dm-delay: C dm_delay against rust_dm_delay"
 "$BENCH_DIR/dm_delay_bench.sh" "$OUT"
-rc=$?
-if [ $rc = 0 ]; then
-	echo "dm_delay ok" >>"$OUT/status.txt"
-else
-	echo "dm_delay failed rc=$rc" >>"$OUT/status.txt"
-fi
+status dm_delay $?
 
 echo "===== RDS"
 if [ -x "$BENCH_DIR/rds_bench.sh" ]; then
 	"$BENCH_DIR/rds_bench.sh" "$OUT" 2>&1 | tee "$OUT/rds.log"
-	rc=${PIPESTATUS[0]}
-	if [ "$rc" = 0 ]; then
-		echo "rds ok" >>"$OUT/status.txt"
-	else
-		echo "rds failed rc=$rc" >>"$OUT/status.txt"
-	fi
+	status rds "${PIPESTATUS[0]}"
 else
 	echo "tests/bench/rds_bench.sh is missing or not executable: skipped"
 	echo "rds missing" >>"$OUT/status.txt"

@@ -1,34 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# 'make bench': builds the modules for the perf test kernel, boots it once in
-# QEMU, runs both benchmarks there (tests/bench/guest.sh), then writes the
-# report. 'make bench-stock' does the same on Debian's own kernel image
-# (BENCH_FLAVOR=stock), with the modules built against its headers as
-# 'make KDIR=/lib/modules/<release>/build' builds them.
-#
-#   run.sh
-#
-# The .ko files at the repository top are built for the debug kernel and
-# are left alone: the modules are built from a copy of the sources in
-# bench/output/modules-<flavor>/ (gitignored). Results go to bench/output/:
-# report.md, report.json, dm_delay_latency.png; the raw data to
-# bench/output/raw/, and a copy of each report to bench/output/runs/<date>/.
-#
-# Environment:
-#   BENCH_SECONDS  fio run time per dm-delay run (default 10)
-#   BENCH_REPEAT   rounds for every dm-delay job (default: 1 to 5 per job,
-#                  see tests/bench/dm_delay_bench.sh)
-#   BENCH_FLAVOR   test kernel flavor (default perf; stock for Debian's
-#                  kernel; debug for development)
-#   BENCH_TIMEOUT  cap on the VM run, in seconds (default 1500)
-#   BENCH_CMDLINE  added to the guest kernel's command line (default
-#                  'nokaslr norandmaps': see below; empty for the kernel's own
-#                  randomised layout)
-#   BENCH_JOBS, BENCH_IMPLS  a subset of the dm-delay matrix (see
-#                  tests/bench/dm_delay_bench.sh)
-#   RDS_BENCH_INVOCATIONS, RDS_BENCH_LOOP, RDS_BENCH_ROUNDS, RDS_BENCH_LOOP_REPS,
-#   RDS_BENCH_COUNT_ROUNDS  the size of the RDS benchmark
-#                  (see tests/bench/rds_bench.sh)
+# 'make bench' (BENCH_FLAVOR=stock: 'make bench-stock'): builds the modules
+# for the test kernel in bench/output/modules-<flavor>/, boots it once in
+# QEMU, runs tests/bench/guest.sh there, which writes the raw data to
+# bench/output/raw/, then writes bench/output/report.md and report.json
+# (tests/bench/report.py) and copies them to bench/output/runs/<date>/.
+# The environment (BENCH_*, RDS_BENCH_*) is described in tests/bench/README.md.
 
 . "$(dirname "$0")/../vm/lib.sh"
 
@@ -40,8 +17,7 @@ mods=$out/modules-$flavor
 [ -f "$ROOT$(kernel_image "$flavor")" ] || die "no $flavor kernel: run 'make kernel-$flavor' first"
 start=$(date +%s)
 
-# A copy of the module sources (copy_module_sources keeps their
-# timestamps), so that Kbuild rebuilds only what changed since the last run.
+# A copy of the sources (with their timestamps): Kbuild rebuilds what changed.
 log "building the modules for the $flavor kernel in ${mods#"$REPO"/}"
 copy_module_sources "$mods"
 in_chroot "cd $mods && scripts/kmake.sh $kdir modules -j$(nproc)" >"$CACHE/build-bench-$flavor.log" 2>&1 ||
@@ -55,15 +31,12 @@ rm -f "$out/report.md" "$out/report.json" "$out/dm_delay_latency.png"
 rm -rf "$out/plot"
 
 env=("KO_DIR=$mods" "BENCH_SECONDS=${BENCH_SECONDS:-10}")
-for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
+for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS BENCH_PIN RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
 	RDS_BENCH_ROUNDS RDS_BENCH_LOOP_REPS RDS_BENCH_COUNT_ROUNDS; do
 	[ -n "${!v:-}" ] && env+=("$v='${!v}'")
 done
-# A fixed address layout, kernel and user. Under TCG the cost of a code path
-# depends on where its code lands (QEMU, for one, links translated blocks
-# directly only within a guest page). With KASLR, ours / C of the RDS fast
-# path's bind latency (2-3 us quantities) was 1.08-1.21 over five boots;
-# with this layout, 1.089-1.090 over three.
+# A fixed address layout: under TCG what a code path costs depends on where
+# its code lands.
 cmdline=${BENCH_CMDLINE-nokaslr norandmaps}
 env+=("BENCH_CMDLINE='$cmdline'")
 log "booting the $flavor kernel and running the benchmarks (log: ${out#"$REPO"/}/vm.log)"

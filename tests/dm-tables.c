@@ -30,7 +30,6 @@
  * size z) bad B" (refusals by cause). Exits 1 if a table was bad.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/fs.h>
@@ -40,7 +39,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "dm_ioctl.h"
+#include "dm_common.h"
 
 #define DM_NAME "dm-tables"
 #define MAX_DEVS 4
@@ -221,14 +220,14 @@ static int dev_index(const char *s)
 	dev_t d;
 	int n;
 
-	if (sscanf(s, "%u:%u%n", &ma, &mi, &n) == 2 && !s[n] && s[0] >= '0' && s[0] <= '9' &&
-	    strspn(s, "0123456789:") == strlen(s) && ma < 4096 && mi < (1 << 20)) {
+	if (strchr(s, ':') && !s[strspn(s, "0123456789:")]) {
+		if (sscanf(s, "%u:%u%n", &ma, &mi, &n) != 2 || s[n] || ma >= 4096 ||
+		    mi >= (1 << 20))
+			return -1;
 		d = makedev(ma, mi);
-	} else if (strchr(s, ':') && strspn(s, "0123456789:") == strlen(s)) {
+	} else if (stat(s, &st) || !S_ISBLK(st.st_mode)) {
 		return -1;
 	} else {
-		if (stat(s, &st) || !S_ISBLK(st.st_mode))
-			return -1;
 		d = st.st_rdev;
 	}
 	for (int i = 0; i < ndevs; i++)
@@ -296,31 +295,14 @@ static int logged(const char *words)
 /* Holders of the DEVs plus rust_dm_delay's reference count. */
 static int refs(void)
 {
-	char p[128];
-	int r = 0;
-	FILE *f;
+	dev_t devnos[MAX_DEVS];
+	int r;
 
-	for (int i = 0; i < ndevs; i++) {
-		DIR *d;
-		struct dirent *e;
-
-		snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/holders", major(devs[i].devno),
-			 minor(devs[i].devno));
-		d = opendir(p);
-		if (!d)
-			die(p);
-		while ((e = readdir(d)))
-			r += e->d_name[0] != '.';
-		closedir(d);
-	}
-	f = fopen("/sys/module/rust_dm_delay/refcnt", "r");
-	if (f) {
-		int n = 0;
-
-		if (fscanf(f, "%d", &n) == 1)
-			r += n;
-		fclose(f);
-	}
+	for (int i = 0; i < ndevs; i++)
+		devnos[i] = devs[i].devno;
+	r = dm_refs(devnos, ndevs);
+	if (r < 0)
+		die("a holders directory");
 	return r;
 }
 

@@ -29,7 +29,6 @@
  * attempt was broken.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,7 +41,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "dm_ioctl.h"
+#include "dm_common.h"
 
 #define DM_NAME "fault-sweep"
 #define DM_NODE "/tmp/fault-sweep-dm"
@@ -142,35 +141,18 @@ static int io_works(dev_t dev)
 /* True if nothing holds the devices of PARAMS and rust_dm_delay is unused. */
 static int released(void)
 {
-	char p[128];
+	dev_t devnos[3];
 	struct stat st;
-	FILE *f;
-	int refs = 0;
+	int n, refs;
 
-	for (int i = 0; i < 3 && devs[i]; i++) {
-		DIR *d;
-		struct dirent *e;
-
-		if (stat(devs[i], &st))
-			die(devs[i]);
-		snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/holders", major(st.st_rdev),
-			 minor(st.st_rdev));
-		d = opendir(p);
-		if (!d)
-			die(p);
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.')
-				refs++;
-		closedir(d);
+	for (n = 0; n < 3 && devs[n]; n++) {
+		if (stat(devs[n], &st))
+			die(devs[n]);
+		devnos[n] = st.st_rdev;
 	}
-	f = fopen("/sys/module/rust_dm_delay/refcnt", "r");
-	if (f) {
-		int r = 0;
-
-		if (fscanf(f, "%d", &r) == 1)
-			refs += r;
-		fclose(f);
-	}
+	refs = dm_refs(devnos, n);
+	if (refs < 0)
+		die("a holders directory");
 	return refs == 0;
 }
 

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The device-mapper control ioctls, as dmsetup issues them, for the test
- * tools that drive dm without dmsetup's process per call (fault-sweep.c,
- * dm-tables.c). See include/uapi/linux/dm-ioctl.h.
+ * Helpers shared by the test tools that drive dm without dmsetup's process
+ * per call (fault-sweep.c, dm-tables.c): the device-mapper control ioctls,
+ * as dmsetup issues them (include/uapi/linux/dm-ioctl.h), and the count of
+ * references a table leaves behind.
  */
-#ifndef DM_IOCTL_H
-#define DM_IOCTL_H
+#ifndef DM_COMMON_H
+#define DM_COMMON_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <linux/dm-ioctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 
 /* An ioctl's header and data area. */
 union dm_buf {
@@ -55,6 +58,39 @@ static inline const char *dm_target_params(const union dm_buf *u)
 	if (u->io.flags & DM_BUFFER_FULL_FLAG || u->io.target_count != 1)
 		return NULL;
 	return (const char *)(spec + 1);
+}
+
+/*
+ * The holders of the block devices @devnos[0..@n) plus rust_dm_delay's
+ * reference count (0 when it is not loaded); -1 if a device has no holders
+ * directory.
+ */
+static inline int dm_refs(const dev_t *devnos, int n)
+{
+	char p[128];
+	int refs = 0, r;
+	FILE *f;
+
+	for (int i = 0; i < n; i++) {
+		struct dirent *e;
+		DIR *d;
+
+		snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/holders", major(devnos[i]),
+			 minor(devnos[i]));
+		d = opendir(p);
+		if (!d)
+			return -1;
+		while ((e = readdir(d)))
+			refs += e->d_name[0] != '.';
+		closedir(d);
+	}
+	f = fopen("/sys/module/rust_dm_delay/refcnt", "r");
+	if (f) {
+		if (fscanf(f, "%d", &r) == 1)
+			refs += r;
+		fclose(f);
+	}
+	return refs;
 }
 
 #endif

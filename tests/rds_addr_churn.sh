@@ -42,12 +42,8 @@ lp_load_cached() {
 }
 check "livepatch loads" lp_load_cached
 
-binders=()
-for a in "$A4" "$A6" "$B4" "$B6"; do
-	# A pause of 20 ms after each bind leaves the 2 vCPUs to the flaps.
-	"$TESTS_DIR/rds-bind" -n 0 -e ok -p 20000 "$a" >"/tmp/rds_addr_churn.${#binders[@]}" 2>&1 &
-	binders+=($!)
-done
+# A pause of 20 ms after each bind leaves the 2 vCPUs to the flaps.
+binders_start "-e ok -p 20000" "$A4" "$A6" "$B4" "$B6"
 
 # Counters summed over the livepatch's loads.
 inval=0 fast=0
@@ -112,21 +108,16 @@ for ((i = 1; i <= FLAPS; i++)); do
 done
 count_lp
 
-kill -TERM "${binders[@]}"
-wait "${binders[@]}"
-ktap_print_msg "binders: $(cat /tmp/rds_addr_churn.* | tr '\n' ' ')"
-binds=$(awk '$1 == "binds" { s += $2 } END { print s + 0 }' /tmp/rds_addr_churn.*)
-unexpected=$(awk '$1 == "binds" { s += $4 } END { print s + 0 }' /tmp/rds_addr_churn.*)
-rm -f /tmp/rds_addr_churn.*
+binders_stop
 ktap_print_msg "ms per address flap: delete $((T[0] / FLAPS / 1000)), check $((T[1] / FLAPS / 1000)), add and GID $((T[4] / FLAPS / 1000)), first bind $((T[2] / FLAPS / 1000)); link flaps and reloads $((T[3] / 1000)) in all"
-ktap_print_msg "$FLAPS address flaps, $links link flaps, $reloads livepatch reloads, $binds binds by the binders, $inval invalidations, $fast fast-path hits"
+ktap_print_msg "$FLAPS address flaps, $links link flaps, $reloads livepatch reloads, $BINDS binds by the binders, $inval invalidations, $fast fast-path hits"
 
 expect_eq "a bind fails after each delete (failed: flap:errno)" "" "$gone_bound"
 expect_eq "no address cached after its delete (flaps)" "" "$gone_cached"
 expect_eq "the first bind after each add succeeds (failed: flap:errno)" "" "$back_refused"
 expect_eq "rxef0 got the GID back after each add" 0 "$unready"
 expect_eq "livepatch reloaded under the binders $reloads times" 0 "$reload_failed"
-expect_eq "the binders never failed ($binds binds)" 0 "$unexpected"
+expect_eq "the binders never failed ($BINDS binds)" 0 "$UNEXPECTED"
 expect_ge "each address delete invalidated a cached address" "$FLAPS" "$inval"
 check "livepatch unloads" lp_unload
 rdma link delete rxef0

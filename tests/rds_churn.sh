@@ -41,11 +41,7 @@ foreign_entries() {
 
 rm0=$(ctr invalidations_rdma_dev)
 fh0=$(ctr fast_hits)
-binders=()
-for a in "$A4" "$A6" "$A4"; do
-	"$TESTS_DIR/rds-bind" -n 0 -e any "$a" >"/tmp/rds_churn.$a.${#binders[@]}" 2>&1 &
-	binders+=($!)
-done
+binders_start "-e any" "$A4" "$A6" "$A4"
 
 survived=0 bind_ok=0 foreign=0 unready=0 cached=0
 for ((c = 1; c <= CYCLES; c++)); do
@@ -79,18 +75,14 @@ for ((c = 1; c <= CYCLES; c++)); do
 	rdma link delete rxez
 done
 
-kill -TERM "${binders[@]}"
-wait "${binders[@]}"
-ktap_print_msg "binders: $(cat /tmp/rds_churn.* | tr '\n' ' ')"
-binds=$(awk '$1 == "binds" { s += $2 } END { print s + 0 }' /tmp/rds_churn.*)
-rm -f /tmp/rds_churn.*
+binders_stop
 
 expect_eq "rxe0 came up in every cycle" 0 "$unready"
 expect_eq "binders cached the address in every cycle" "$CYCLES" "$cached"
 expect_eq "entries name the live rxe0 by index" 0 "$foreign"
 expect_eq "no entry survives rdma link delete" 0 "$survived"
 expect_eq "every bind after rdma link delete fails" 0 "$bind_ok"
-expect_ge "binders kept binding" $((CYCLES * 10)) "$binds"
+expect_ge "binders kept binding" $((CYCLES * 10)) "$BINDS"
 expect_ge "fast path used" 1 $(($(ctr fast_hits) - fh0))
 expect_ge "each delete invalidated" "$CYCLES" $(($(ctr invalidations_rdma_dev) - rm0))
 

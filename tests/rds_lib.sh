@@ -12,6 +12,8 @@
 #   ctr NAME        a counter of /sys/kernel/debug/rust_rds_ib_addr
 #   rds_bind ARGS   tests/rds-bind (prints ok or the errno name; see rds-bind.c)
 #   rds_ping ARGS   tests/rds-ping (see rds-ping.c)
+#   binders_start OPTS ADDR...  one background `rds-bind -n 0 OPTS ADDR` per
+#                   ADDR; binders_stop stops them, sets BINDS and UNEXPECTED
 #   wait_gid DEV ADDR   wait until RDMA device DEV has a GID for ADDR
 #   prof_start F..  start counting calls of kernel functions F.. (a kprobe
 #                   event each; the stock kernel has no function profiler)
@@ -42,6 +44,38 @@ for _t in rds-bind rds-ping; do
 done
 rds_bind() { "$TESTS_DIR/rds-bind" "$@"; }
 rds_ping() { "$TESTS_DIR/rds-ping" "$@"; }
+
+# Starts one `rds-bind -n 0 OPTS ADDR` loop per ADDR in the background (OPTS:
+# rds-bind options, split on spaces).
+binders_start() {
+	local opts=$1 a
+	shift
+	BINDERS=()
+	for a in "$@"; do
+		# shellcheck disable=SC2086
+		"$TESTS_DIR/rds-bind" -n 0 $opts "$a" >"/tmp/rds-binder.${#BINDERS[@]}" 2>&1 &
+		BINDERS+=($!)
+	done
+}
+
+# Stops the binders, prints their summaries and each one's first unexpected
+# outcomes, and sets BINDS (their binds) and UNEXPECTED (their unexpected
+# outcomes; a binder that printed no summary counts as one).
+binders_stop() {
+	local i n b sums=
+	kill -TERM "${BINDERS[@]}"
+	wait "${BINDERS[@]}"
+	BINDS=0 UNEXPECTED=0
+	for ((i = 0; i < ${#BINDERS[@]}; i++)); do
+		n= b=
+		read -r _ n _ b < <(grep '^binds' "/tmp/rds-binder.$i")
+		BINDS=$((BINDS + ${n:-0})) UNEXPECTED=$((UNEXPECTED + ${b:-1}))
+		sums+="${sums:+; }${n:-?} binds, ${b:-?} unexpected"
+		grep -v '^binds' "/tmp/rds-binder.$i" | head -n 5 | sed "s/^/# binder $i: /"
+		rm -f "/tmp/rds-binder.$i"
+	done
+	ktap_print_msg "binders: $sums"
+}
 
 # Reads with shell builtins where it can: each exec is costly in the VM.
 ctr() {

@@ -82,11 +82,7 @@ check "the holder's sockets lived through the load and closed cleanly" test $? =
 
 # Disable, unload, load again, and switch the fast path off and on, while
 # 4 processes bind in a loop.
-loopers=()
-for i in 1 2 3 4; do
-	"$TESTS_DIR/rds-bind" -n 0 "$A4" >/tmp/rds-loop$i.out 2>&1 &
-	loopers+=($!)
-done
+binders_start "" "$A4" "$A4" "$A4" "$A4"
 sleep 2
 ok=0
 for round in 1 2 3; do
@@ -105,17 +101,9 @@ ktap_print_msg "last load: fast_hits $hits slow_checks $(ctr slow_checks)"
 check "fast path used under load" test "$hits" -gt 0
 check "final disable and unload under load" lp_unload
 sleep 2
-kill -TERM "${loopers[@]}"
-wait "${loopers[@]}"
-total=0 bad=0
-for i in 1 2 3 4; do
-	read -r _ n _ b < <(grep '^binds' /tmp/rds-loop$i.out)
-	total=$((total + ${n:-0})) bad=$((bad + ${b:-1}))
-	grep -v '^binds' /tmp/rds-loop$i.out | head -n 5 | sed "s/^/# loop $i: /"
-done
-ktap_print_msg "$total binds in 4 loops, $bad unexpected"
-check "no bind failed during the life-cycle changes" test "$bad" = 0
-check "the loops did bind" test "$total" -gt 100
+binders_stop
+check "no bind failed during the life-cycle changes" test "$UNEXPECTED" = 0
+check "the loops did bind" test "$BINDS" -gt 100
 
 # Upstream behaviour is back, and nothing of the module remains.
 expect_eq "bind after unload (upstream check)" ok "$(rds_bind "$A4")"

@@ -388,25 +388,23 @@ impl dm::Target for Delay {
         if delta.is_zero() {
             return Mapped::Remapped(bio);
         }
-        {
-            let mut q = self.shared.queue.lock();
-            if !q.delaying {
-                return Mapped::Remapped(bio);
-            }
-            // The expiry and the arrival number are taken under the lock,
-            // so that each FIFO stays sorted even when several CPUs append
-            // at once.
-            let expires = Instant::now() + delta;
-            *bio.data_mut() = PerBio {
-                expires: Some(expires),
-                seq: q.next_seq,
-            };
-            q.next_seq = q.next_seq.wrapping_add(1);
-            q.pending[id as usize].push_back(bio);
-            if q.wake_at.is_none_or(|w| before(expires, w)) {
-                q.wake_at = Some(expires);
-                self.worker.kick_at(expires);
-            }
+        let mut q = self.shared.queue.lock();
+        if !q.delaying {
+            return Mapped::Remapped(bio);
+        }
+        // The expiry and the arrival number are taken under the lock,
+        // so that each FIFO stays sorted even when several CPUs append
+        // at once.
+        let expires = Instant::now() + delta;
+        *bio.data_mut() = PerBio {
+            expires: Some(expires),
+            seq: q.next_seq,
+        };
+        q.next_seq = q.next_seq.wrapping_add(1);
+        q.pending[id as usize].push_back(bio);
+        if q.wake_at.is_none_or(|w| before(expires, w)) {
+            q.wake_at = Some(expires);
+            self.worker.kick_at(expires);
         }
         Mapped::Submitted
     }

@@ -22,7 +22,9 @@
 //! sleeping state and makes the task runnable again, so that the following
 //! `schedule_hrtimeout_range()` returns at once: a kick is never lost. Between
 //! setting the state and scheduling, the thread calls nothing that may sleep
-//! (no mutex), as `CONFIG_DEBUG_ATOMIC_SLEEP` demands.
+//! (no mutex), as `CONFIG_DEBUG_ATOMIC_SLEEP` demands. On waking, the thread
+//! clears the flag before it re-checks its work, so the kick that woke it
+//! does not make its next sleep return at once, for one more check.
 //!
 //! [`cond_resched`] lets a thread that works through a long batch give up
 //! the CPU between items.
@@ -254,7 +256,8 @@ impl Context {
 
     /// Sleeps until `deadline` (for ever if `None`), until kicked, or until
     /// asked to stop, whichever comes first. Returns at once if a kick
-    /// arrived since the previous sleep.
+    /// arrived since the previous sleep returned. The caller re-checks its
+    /// work after each return: the kicks that arrived before it are spent.
     pub(crate) fn sleep_until(&self, deadline: Option<Instant<Monotonic>>) {
         // SAFETY: The helper runs C's `set_current_state()` on the current
         // task, which may always change its own state.
@@ -276,6 +279,10 @@ impl Context {
                 raw::hrtimer_mode_HRTIMER_MODE_ABS,
             )
         };
+        // The caller re-checks its work now, so a kick that arrived while we
+        // slept is spent. The full barrier orders this clear before that
+        // check: a kick whose work the check misses stores `true` after it.
+        self.waker.kicked.xchg(false, ordering::Full);
     }
 }
 

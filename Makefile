@@ -6,6 +6,7 @@
 #   make bench           boot the perf test kernel and run the benchmarks
 #                        (report in bench/output/report.md)
 #   make bench-stock     the same on Debian's stock kernel image
+#   make bench-hz1000    the same on the perf kernel at HZ=1000
 #   make [KDIR=<tree>]   build the modules (CLIPPY=1 for clippy)
 #   make install | uninstall [KDIR=<tree>]   install the built modules into
 #                        that kernel's updates/ with a modprobe configuration
@@ -13,7 +14,7 @@
 #   make check-stock     the whole suite on Debian's own kernel image
 #   make rustfmtcheck    check formatting        make rustfmt: apply it
 #   make vm CMD='...'    run CMD in the test VM   make shell: guest shell
-#   make toolchain | kernel | kernel-perf | clean
+#   make toolchain | kernel | kernel-perf | kernel-perf-hz1000 | clean
 #
 # Without KDIR, modules are built against the debug test kernel inside the
 # toolchain chroot when it exists, else against the running kernel's build
@@ -44,7 +45,7 @@ CRATES := rust_dm_delay_main.rs rust_rds_ib_addr.rs
 MODPROBE_CONF := /etc/modprobe.d/rust-dm-rds.conf
 
 .PHONY: modules clean install uninstall rustfmt rustfmtcheck toolchain \
-	kernel kernel-perf kernel-stock check check-stock stress vm shell demo bench bench-stock
+	kernel kernel-perf kernel-perf-hz1000 kernel-stock check check-stock stress vm shell demo bench bench-hz1000 bench-stock
 
 modules:
 	$(KMAKE) modules $(if $(CLIPPY),CLIPPY=1)
@@ -85,6 +86,9 @@ kernel: toolchain
 kernel-perf: toolchain
 	$(VM)/kernel.sh perf
 
+kernel-perf-hz1000: toolchain
+	$(VM)/kernel.sh perf-hz1000
+
 kernel-stock: toolchain
 	$(VM)/stock.sh
 
@@ -119,6 +123,10 @@ demo: kernel
 # modules are built for it in bench/output/, the top-level .ko stay as is.
 bench: kernel-perf
 	tests/bench/run.sh
+
+# The same benchmarks at HZ=1000, where the C target's jiffy is 1 ms.
+bench-hz1000: kernel-perf-hz1000
+	BENCH_FLAVOR=perf-hz1000 tests/bench/run.sh
 
 # The same benchmarks on Debian's own kernel image (HZ=250, no debugging).
 bench-stock: kernel-stock

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Builds a test kernel flavor ('debug' or 'perf') inside the chroot.
+# Builds a test kernel flavor inside the chroot: 'debug', 'perf', or a
+# flavor whose name joins fragments with '-', such as 'perf-hz1000'
+# (tests/vm/perf.config, then tests/vm/hz1000.config).
 #
 # Both flavors come from the same linux-source-7.2 package, each unpacked
 # into its own directory and built in place (virtme-ng boots a tree as it
@@ -9,12 +11,16 @@
 
 . "$(dirname "$0")/lib.sh"
 
-flavor=${1:?usage: kernel.sh debug|perf}
-frag=$REPO/tests/vm/$flavor.config
-[ -f "$frag" ] || die "unknown kernel flavor '$flavor'"
+flavor=${1:?usage: kernel.sh debug|perf|perf-hz1000}
 # Merged in this order onto virtme-ng's default config: what the VM does
 # not need, what the suite needs, what the flavor adds.
-frags=("$REPO/tests/vm/base.config" "$REPO/tests/config" "$frag")
+frags=("$REPO/tests/vm/base.config" "$REPO/tests/config")
+IFS=- read -ra parts <<<"$flavor"
+for part in "${parts[@]}"; do
+	frag=$REPO/tests/vm/$part.config
+	[ -f "$frag" ] || die "unknown kernel flavor '$flavor' (no tests/vm/$part.config)"
+	frags+=("$frag")
+done
 
 kdir=$(kernel_dir "$flavor")
 hkdir=$ROOT$kdir
@@ -45,17 +51,21 @@ in_chroot "cd $kdir && { vng --kconfig LLVM=1 &&
 	die "configuring the $flavor kernel failed, see $ROOT/kernel/$flavor/config.log"
 
 # Every option the fragments ask for must have survived olddefconfig:
-# a dependency that is not met silently drops an option otherwise.
+# a dependency that is not met silently drops an option otherwise. A later
+# fragment's value of an option replaces an earlier one's (read backwards).
 bad=0
+declare -A seen
 while IFS= read -r line; do
 	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
 	opt=${line%%=*} val=${line#*=}
+	[ -z "${seen[$opt]:-}" ] || continue
+	seen[$opt]=1
 	if [ "$val" = n ]; then
 		grep -q "^$opt=" "$hkdir/.config" && { echo "  $opt: wanted n, got $(grep "^$opt=" "$hkdir/.config")"; bad=1; }
 	else
 		grep -qx "$line" "$hkdir/.config" || { echo "  $opt: wanted $val, got $(grep "^$opt=" "$hkdir/.config" || echo unset)"; bad=1; }
 	fi
-done < <(cat "${frags[@]}")
+done < <(cat "${frags[@]}" | tac)
 [ $bad = 0 ] || die "the $flavor kernel config lacks options the fragments ask for (see above)"
 
 log "building the $flavor kernel (about 16-25 minutes on 2 cores the first time)"

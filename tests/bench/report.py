@@ -1,35 +1,219 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Builds the benchmark report from a run's raw results.
+"""The statistics and the report of a benchmark run, from the raw rows the
+guest wrote (tests/bench/README.md describes the rows and every figure).
 
-    report.py RAWDIR OUTDIR
-
-RAWDIR holds what the guest wrote (meta.txt, status.txt and the raw rows of
-both benchmarks, see summary.py) and what run.sh added (host.txt). Writes
-OUTDIR/report.md, OUTDIR/report.json and, with gnuplot, the latency plot
-OUTDIR/dm_delay_latency.png (data and script in OUTDIR/plot/).
+    report.py RAWDIR OUTDIR   writes OUTDIR/report.md, report.json and, with
+                              gnuplot, dm_delay_latency.png (data in plot/)
+    report.py RAWDIR          prints the dm-delay summary table
 """
 
+import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 
-import summary
+from stages import delay_us, table as stages_table
 
+PCTS = {"p50": "50.000000", "p99": "99.000000", "p99_9": "99.900000"}
+WORKER_KEYS = ["cpu_ms_per_s", "cpu_ms_per_s_schedstat", "wakeups_per_io"]
+RATIO_KEYS = ["iops", "pct_of_max", "mean", "p50", "p99", "p99_9"] + WORKER_KEYS
+RDS_CASES = ["c", "ours_fast0", "ours_fast1", "tcp_floor"]
 IMPL_NAME = {"rust": "ours (rust_dm_delay)", "c": "C (dm_delay)"}
 
 
-def f0(v):
-    return "-" if v is None else "{:,.0f}".format(v)
+# Statistics. A rate or a time is the best round's (interference from the
+# shared host only slows a round down), a count the median round's. A ratio
+# ours / C is the median over the rounds of the ratio within a round, where
+# the two ran back to back; "ratio_range" is the [min, max] of those.
+
+def median(v):
+    v, m = sorted(v), len(v) // 2
+    return None if not v else v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
 
 
-def f1(v):
-    return "-" if v is None else "%.1f" % v
+def paired(pairs):
+    """(median, [min, max], list) of the ratios a / b where a is known and b not 0."""
+    r = [a / b for a, b in pairs if a is not None and b]
+    return median(r), [min(r), max(r)] if r else None, r
 
 
-def f2(v):
-    return "-" if v is None else "%.2f" % v
+def lines(raw, name, sep=None, maxsplit=-1):
+    """The non-blank lines of RAWDIR/name, split into fields ([] if missing)."""
+    try:
+        with open(os.path.join(raw, name)) as f:
+            return [l.rstrip("\n").split(sep, maxsplit) for l in f if l.strip()]
+    except OSError:
+        return []
+
+
+def read_kv(raw, name, sep="="):
+    return dict(w for w in lines(raw, name, sep, 1) if len(w) == 2)
+
+
+def number(s):
+    """s as an int or a float, else None ("-")."""
+    for t in (int, float):
+        try:
+            return t(s)
+        except ValueError:
+            pass
+    return None
+
+
+def result(run, raw, theo):
+    """One fio run: its row of dm_delay_runs.tsv and its fio json+."""
+    res = {"fio_rc": int(run["fio_rc"])}
+    try:
+        with open(os.path.join(raw, "fio", "%s-%s-%s.json" % (run["impl"], run["job"], run["round"]))) as f:
+            text = f.read()
+        job = json.loads(text[text.index("{"):])["jobs"][0]  # fio may print notes first
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        return dict(res, error="no fio result: %s" % e)
+    side = job["write"] if "write" in run["rw"] else job["read"]
+    clat, ios, runtime_s, d_us = side["clat_ns"], side["total_ios"], side["runtime"] / 1000, delay_us(run["delay"])
+    mean_us, pcts, bins = clat["mean"] / 1000, clat.get("percentile", {}), clat.get("bins", {})
+    res.update(iops=side["iops"], pct_of_max=100 * side["iops"] / theo if theo else None, fio_ios=ios,
+               runtime_s=runtime_s, clat_us=dict(mean=mean_us, **{
+                   k: None if pcts.get(p) is None else pcts[p] / 1000 for k, p in PCTS.items()}),
+               error_us=mean_us - d_us, error_pct=100 * (mean_us - d_us) / d_us if d_us else None, below_delay=None)
+    if res["clat_us"]["p50"] is not None:
+        res["p50_error_us"] = res["clat_us"]["p50"] - d_us
+    if run["ioengine"] == "psync":  # with libaio, fio's latency starts when io_submit() returns
+        res["clat_us"]["min"] = clat["min"] / 1000
+        if sum(bins.values()) and d_us:
+            res["below_delay"] = sum(v for k, v in bins.items() if int(k) < d_us * 1000) / sum(bins.values())
+    v = {k: number(run[k]) for k in ("devr0", "devr1", "devw0", "devw1", "ticks0", "ticks1", "ns0", "ns1",
+                                     "runs0", "runs1")}
+    reads, writes = v["devr1"] - v["devr0"], v["devw1"] - v["devw0"]
+
+    def per_s(a, b, f):
+        return None if None in (v[a], v[b]) or not runtime_s else f(v[b] - v[a]) / runtime_s
+    points = sorted((int(k), n) for k, n in bins.items() if n)
+    total = sum(n for _, n in points)
+    res.update(device_ios={"reads": reads, "writes": writes}, device_per_fio_io=(reads + writes) / ios if ios else None,
+               worker={"comm": run["comm"], "pid": number(run["pid"]), "threads": int(run["nworkers"]),
+                       "cpu_ms_per_s": per_s("ticks0", "ticks1", lambda d: d * 1000 / int(run["clk_tck"])),
+                       "cpu_ms_per_s_schedstat": per_s("ns0", "ns1", lambda d: d / 1e6),
+                       "wakeups_per_io": None if None in (v["runs0"], v["runs1"]) or not ios
+                       else (v["runs1"] - v["runs0"]) / ios},
+               cdf=[[round(ns / 1000, 3), round(acc / total, 6)]
+                    for (ns, _), acc in zip(points, itertools.accumulate(n for _, n in points))])
+    return res
+
+
+def best_round(rounds):
+    """The round with the highest IOPS, plus every round's IOPS and p50."""
+    done = sorted((r for r in rounds if "iops" in r), key=lambda r: r["iops"])
+    return dict(done[-1], rounds=[{"iops": r["iops"], "p50_us": r["clat_us"]["p50"]} for r in rounds if "iops" in r],
+                rounds_failed=len(rounds) - len(done)) if done else rounds[0]
+
+
+def add_achievable(jobs):
+    """Adds path_us (the mean latency at delay 0 of the same workload),
+    delays_per_io, achievable_iops and pct_of_achievable to QD1 results."""
+    qd1 = [j for j in jobs if j["numjobs"] * j["iodepth"] == 1]
+    floors = {(j["rw"], j["direct"], impl): res["clat_us"]["mean"] for j in qd1 if j["delay_us"] == 0
+              for impl, res in j["results"].items() if "clat_us" in res}
+    for j in (j for j in qd1 if j["delay_us"]):
+        for impl, res in j["results"].items():
+            path = floors.get((j["rw"], j["direct"], impl))
+            if path is not None and "iops" in res:
+                k = max(1, round(res.get("device_per_fio_io") or 1))
+                res.update(path_us=path, delays_per_io=k, achievable_iops=1e6 / (k * j["delay_us"] + path))
+                res["pct_of_achievable"] = 100 * res["iops"] / res["achievable_iops"]
+
+
+def dm_delay(raw):
+    """The dm-delay summary of RAWDIR, or None without dm_delay_runs.tsv."""
+    rows, jobs, floors = lines(raw, "dm_delay_runs.tsv", "\t"), {}, {}
+    if not rows:
+        return None
+    try:
+        for w in lines(raw, "timer_floor.txt"):  # "delay_us D count N min_us A p50_us B ..."
+            kv = dict(zip(w[::2], w[1::2]))
+            floors[int(kv["delay_us"])] = {k[:-3]: float(v) for k, v in kv.items()
+                                           if k.endswith("_us") and k != "delay_us"}
+    except (ValueError, KeyError):
+        pass
+    for run in (dict(zip(rows[0], l)) for l in rows[1:]):
+        d_us, nj, qd = delay_us(run["delay"]), int(run["numjobs"]), int(run["iodepth"])
+        j = jobs.setdefault(run["job"], {
+            "name": run["job"], "delay": run["delay"], "delay_us": d_us, "rw": run["rw"],
+            "direct": int(run["direct"]), "numjobs": nj, "iodepth": qd, "ioengine": run["ioengine"],
+            "bs": "4k", "seconds": int(run["seconds"]), "cpu": number(run.get("cpu", "-")),
+            "theoretical_iops": nj * qd * 1e6 / d_us if d_us else None, "results": {}, "rounds": {}})
+        j["rounds"].setdefault(run["impl"], []).append(result(run, raw, j["theoretical_iops"]))
+    for j in jobs.values():
+        rounds = j.pop("rounds")
+        j["results"] = {impl: best_round(res) for impl, res in rounds.items()}
+        if "c" in rounds and "rust" in rounds:
+            def flat(r):  # the metrics that get a ratio
+                return {} if "iops" not in r else dict(r["clat_us"], iops=r["iops"], pct_of_max=r["pct_of_max"],
+                                                       **{k: r["worker"][k] for k in WORKER_KEYS})
+            pairs = {k: paired((flat(r).get(k), flat(b).get(k)) for r, b in zip(rounds["rust"], rounds["c"]))
+                     for k in RATIO_KEYS}
+            j.update(ratio={k: p[0] for k, p in pairs.items()}, ratio_rounds=pairs["iops"][2],
+                     ratio_range={k: p[1] for k, p in pairs.items()})
+        j["timer_floor_us"] = floors.get(j["delay_us"])
+    add_achievable(jobs.values())
+    return {"benchmark": "dm-delay", "jobs": list(jobs.values())}
+
+
+def g6(x):
+    return None if x is None else float("%.6g" % x)
+
+
+def pick(key, values):
+    """The best of a rate's or a time's values, else the median (the lower
+    middle one of an even number)."""
+    if not values:
+        return None
+    if key.endswith("_per_s"):
+        return max(values)
+    return min(values) if re.search("(_us|_seconds)$", key) else sorted(values)[(len(values) - 1) // 2]
+
+
+def rds(raw):
+    """The RDS summary of RAWDIR, or None without rds-raw.txt and rds-params.txt.
+    Loops pair with the same loop of c's same round; tcp_floor's round r (run
+    first) with c's round r. The figures have 6 significant digits."""
+    rows, keys, inv, p = {}, [], {}, {k: int(v) for k, v in read_kv(raw, "rds-params.txt").items()}
+    for w in lines(raw, "rds-raw.txt"):
+        if len(w) == 4 and number(w[3]) is not None:
+            rows.setdefault((w[1], w[2]), []).append(number(w[3]))
+            keys += [] if w[2] in keys else [w[2]]
+    if not rows or not p:
+        return None
+    if "burst_binds_per_s" not in keys and "burst_seconds" in keys:  # 8 binds per rds-ping invocation
+        keys.insert(keys.index("burst_seconds") + 1, "burst_binds_per_s")
+        for case in {c for c, k in rows if k == "burst_seconds"}:
+            rows[case, "burst_binds_per_s"] = [float("%.1f" % (p["invocations"] * 8 / s))
+                                               for s in rows[case, "burst_seconds"] if s > 0]
+    for w in (w for w in lines(raw, "rds-invocations.txt") if len(w) == 5):
+        inv.setdefault(w[1], []).append((int(w[3]), int(w[4])))
+    out = dict({k: p.get(k) for k in ("invocations", "loop_binds", "rounds", "loop_reps", "count_rounds", "cpu")},
+               cases={})
+    for case in RDS_CASES:
+        v = out["cases"][case] = {k: pick(k, rows.get((case, k), [])) for k in keys}
+        v["burst_invocation_p50_ms"] = g6(median([us / 1000 for us, _ in inv.get(case, [])]))
+        v["burst_rtt_p50_us"] = g6(median([rtt for _, rtt in inv.get(case, []) if rtt >= 0]))
+        pairs = {k: paired(zip(rows[case, k], rows.get(("c", k), []))) for k in keys
+                 if re.search("(_per_s|_us|_seconds)$", k) and (case, k) in rows}
+        v["ratio"] = {k: g6(r[0]) for k, r in pairs.items()}
+        v["ratio_range"] = {k: r[1] and [g6(x) for x in r[1]] for k, r in pairs.items()}
+    return out
+
+
+# The report.
+
+def fmt(spec):
+    return lambda v: "-" if v is None else spec.format(v)
+
+
+f0, f1, f2 = fmt("{:,.0f}"), fmt("{:.1f}"), fmt("{:.2f}")
 
 
 def ratio_text(v, rng):
@@ -42,16 +226,9 @@ def delay_text(us):
 
 
 def workload(j):
-    par = ("QD1" if j["numjobs"] == 1 and j["iodepth"] == 1
-           else "%d jobs × QD%d" % (j["numjobs"], j["iodepth"]))
+    par = "QD1" if j["numjobs"] == 1 and j["iodepth"] == 1 else "%d jobs × QD%d" % (j["numjobs"], j["iodepth"])
     return "%s, %s, %s, %s, %s" % ({"randread": "random read", "randwrite": "random write"}[j["rw"]],
                                    "O_DIRECT" if j["direct"] else "buffered", j["bs"], par, j["ioengine"])
-
-
-def error_text(res):
-    if res["error_pct"] is None:
-        return "%+.0f µs" % res["error_us"]
-    return "%+.0f µs (%+.1f%%)" % (res["error_us"], res["error_pct"])
 
 
 def get(v, *path):
@@ -64,24 +241,20 @@ def get(v, *path):
 
 def job_table(j):
     res = {k: j["results"][k] for k in ("rust", "c") if k in j["results"]}
-    ok = {k: (v if "iops" in v else None) for k, v in res.items()}
-    both = len(res) == 2
+    ok, both = {k: (v if "iops" in v else None) for k, v in res.items()}, len(res) == 2
     out = ["### %s: %s, delay %s" % (j["name"], workload(j), delay_text(j["delay_us"])), ""]
-    if not both:
-        out += ["Ours only: the C target takes whole milliseconds.", ""]
+    out += [] if both else ["Ours only: the C target takes whole milliseconds.", ""]
     out += ["| | " + " | ".join(IMPL_NAME[k] for k in res)
             + (" | ours / C (median of the rounds' ratios, min–max) |" if both else " |"),
             "|---" + "|---:" * (len(res) + both) + "|"]
 
     def row(label, value, fmt, key=None):
         cells = [fmt(value(r)) if r else "failed" for r in ok.values()]
-        if both:
-            cells.append(ratio_text(get(j, "ratio", key), get(j, "ratio_range", key)) if key else "")
+        cells += [ratio_text(get(j, "ratio", key), get(j, "ratio_range", key)) if key else ""] if both else []
         out.append("| %s | %s |" % (label, " | ".join(cells)))
 
     row("IOPS (best round)", lambda r: r["iops"], f0, "iops")
-    row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])),
-        lambda v: v or "-")
+    row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])), lambda v: v or "-")
     if both:
         out.append("| ours / C of IOPS in each round |  |  | %s |" % ", ".join(map(f2, j["ratio_rounds"])))
     row("theoretical maximum IOPS", lambda r: j["theoretical_iops"], f0)
@@ -92,7 +265,8 @@ def job_table(j):
         row("% of achievable", lambda r: r.get("pct_of_achievable"), f1)
     for key, label in (("mean", "mean"), ("p50", "p50"), ("p99", "p99"), ("p99_9", "p99.9")):
         row("%s completion latency (µs)" % label, lambda r, k=key: r["clat_us"][k], f0, key)
-    row("mean latency − requested delay", lambda r: r, error_text)
+    row("mean latency − requested delay", lambda r: r, lambda r: "%+.0f µs" % r["error_us"] + (
+        "" if r["error_pct"] is None else " (%+.1f%%)" % r["error_pct"]))
     row("p50 latency − requested delay (µs)", lambda r: r.get("p50_error_us"), f0)
     row("minimum completion latency (µs; synchronous jobs)", lambda r: r["clat_us"].get("min"), f0)
     if j["delay_us"]:
@@ -100,21 +274,16 @@ def job_table(j):
             lambda r: None if r.get("below_delay") is None else 100 * r["below_delay"], f2)
     tf = j.get("timer_floor_us")
     if tf:
-        out.append("| this VM's timer floor: a plain sleep to a deadline %s ahead wakes up late by (µs) "
-                   "| %s |" % (delay_text(j["delay_us"]), " | ".join(
-                       ["min %.0f, p50 %.0f, p99 %.0f" % (tf["min"], tf["p50"], tf["p99"])]
-                       + [""] * (len(res) - 1 + both))))
-    row("worker CPU, ms per s of I/O (/proc/pid/stat utime+stime)",
-        lambda r: r["worker"]["cpu_ms_per_s"], f1, "cpu_ms_per_s")
-    row("worker CPU, ms per s of I/O (/proc/pid/schedstat)",
-        lambda r: r["worker"]["cpu_ms_per_s_schedstat"], f2, "cpu_ms_per_s_schedstat")
-    row("worker wake-ups per I/O (/proc/pid/schedstat)",
-        lambda r: r["worker"].get("wakeups_per_io"), f2, "wakeups_per_io")
+        out.append("| this VM's timer floor: a plain sleep to a deadline %s ahead wakes up late by (µs) | %s |" % (
+            delay_text(j["delay_us"]), " | ".join(["min %.0f, p50 %.0f, p99 %.0f" % (tf["min"], tf["p50"], tf["p99"])]
+                                                  + [""] * (len(res) - 1 + both))))
+    for key, label, f in (("cpu_ms_per_s", "worker CPU, ms per s of I/O (/proc/pid/stat utime+stime)", f1),
+                          ("cpu_ms_per_s_schedstat", "worker CPU, ms per s of I/O (/proc/pid/schedstat)", f2),
+                          ("wakeups_per_io", "worker wake-ups per I/O (/proc/pid/schedstat)", f2)):
+        row(label, lambda r, k=key: r["worker"].get(k), f, key)
     row("device I/Os per fio I/O", lambda r: r["device_per_fio_io"], f2)
-    for k, r in res.items():
-        if "iops" not in r:
-            out += ["", "%s: %s" % (IMPL_NAME[k], r.get("error", "failed"))]
-    return out
+    return out + [x for k, r in res.items() if "iops" not in r
+                  for x in ("", "%s: %s" % (IMPL_NAME[k], r.get("error", "failed")))]
 
 
 def summary_table(jobs):
@@ -130,8 +299,7 @@ def summary_table(jobs):
         cells = [j["name"], workload(j), delay_text(j["delay_us"]), f0(j["theoretical_iops"]),
                  f0(get(r, "achievable_iops"))] + both(f0, "iops")
         cells += [ratio_text(get(j, "ratio", "iops"), get(j, "ratio_range", "iops")) if c else ""]
-        cells += both(f0, "clat_us", "mean") + both(f0, "p50_error_us")
-        cells += [f0(get(j, "timer_floor_us", "p50"))]
+        cells += both(f0, "clat_us", "mean") + both(f0, "p50_error_us") + [f0(get(j, "timer_floor_us", "p50"))]
         cells += both(f0, "clat_us", "p99") + both(f2, "worker", "cpu_ms_per_s_schedstat")
         out.append("| " + " | ".join(cells + both(f2, "worker", "wakeups_per_io")) + " |")
     return out
@@ -139,19 +307,17 @@ def summary_table(jobs):
 
 def rds_tables(rds):
     """The RDS section: a table over IPv4, one over IPv6."""
-    loop = rds["loop_binds"]
-
-    def s(v, spec="%s"):
-        return "-" if v is None else spec % v
+    def s(v, spec="{}"):
+        return fmt(spec)(v)
 
     def per_bind(v):
-        return "-" if v is None or v < 0 else "%.1f" % (v / loop)
+        return "-" if v is None or v < 0 else "%.1f" % (v / rds["loop_binds"])
 
     def ratios(v, *keys):
         return [ratio_text(v["ratio"].get(k), v["ratio_range"].get(k)) for k in keys]
-    out = ["RDS bind benchmark: %d rds-ping invocations (8 binds each) per burst, %d binds in the tight "
-           "loop, %d rounds. Each round times the loop %d times per case, on CPU %d, with no tracing on; "
-           "in the first %d rounds one more loop per case runs with the counters on (CM IDs, allocations; "
+    out = ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds in the tight "
+           "loop, %s rounds. Each round times the loop %s times per case, on CPU %s, with no tracing on; "
+           "in the first %s rounds one more loop per case runs with the counters on (CM IDs, allocations; "
            "they add a trace event to every allocation, so its times are not used). Each value is the best "
            "round (or timed loop) for a rate or time and the median round for a count; each ratio (vs C) is "
            "the median over the rounds (and timed loops) of case / c within the round, where c was measured "
@@ -165,66 +331,62 @@ def rds_tables(rds):
     for c, v in rds["cases"].items():
         o3 = v["burst_order3_allocs"]
         out.append("| %s |" % " | ".join([
-            c, s(v["burst_seconds"], "%.3f"), s(v["burst_binds_per_s"], "%.1f"),
-            s(v["burst_invocation_p50_ms"], "%.1f"), s(v["burst_rtt_p50_us"], "%.0f"),
-            s(v["loop_binds_per_s"]), s(v["loop_p50_us"], "%.2f"), s(v["loop_p99_us"], "%.2f"),
+            c, s(v["burst_seconds"], "{:.3f}"), s(v["burst_binds_per_s"], "{:.1f}"),
+            s(v["burst_invocation_p50_ms"], "{:.1f}"), s(v["burst_rtt_p50_us"], "{:.0f}"),
+            s(v["loop_binds_per_s"]), s(v["loop_p50_us"], "{:.2f}"), s(v["loop_p99_us"], "{:.2f}"),
             s(v["cm_ids"]), s(v["loop_cm_ids"]), per_bind(v["loop_slab_allocs"]),
             "-" if o3 is None or o3 < 0 else str(o3 + v["loop_order3_allocs"])]
             + ratios(v, "burst_binds_per_s", "loop_binds_per_s", "loop_p50_us")))
-    out += ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %d binds. Upstream C caches "
-            "IPv4 addresses only." % loop, "", "| case | loop6 binds/s | loop6 p50 us | loop6 p99 us "
+    out += ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. Upstream C caches "
+            "IPv4 addresses only." % rds["loop_binds"], "", "| case | loop6 binds/s | loop6 p50 us | loop6 p99 us "
             "| CM IDs (loop6) | slab allocs per bind (loop6) | loop6 binds/s vs C | loop6 p50 vs C |",
             "|---" * 8 + "|"]
     for c, v in rds["cases"].items():
         out.append("| %s |" % " | ".join([
-            c, s(v["loop6_binds_per_s"]), s(v["loop6_p50_us"], "%.2f"), s(v["loop6_p99_us"], "%.2f"),
-            s(v["loop6_cm_ids"]), per_bind(v["loop6_slab_allocs"])]
-            + ratios(v, "loop6_binds_per_s", "loop6_p50_us")))
+            c, s(v["loop6_binds_per_s"]), s(v["loop6_p50_us"], "{:.2f}"), s(v["loop6_p99_us"], "{:.2f}"),
+            s(v["loop6_cm_ids"]), per_bind(v["loop6_slab_allocs"])] + ratios(v, "loop6_binds_per_s", "loop6_p50_us")))
     return out + ["", "Ratios are case / c. The burst includes process start-up and the ping round trip: "
                   "the bind() calls are a small part of an invocation (see the loop). The loop times "
                   "bind() alone (p50/p99) and socket+bind+close (binds/s)."]
 
 
 def plot(jobs, outdir):
-    """Writes the CDF data and a gnuplot script, runs gnuplot; returns the
-    PNG's file name or None."""
-    pdir, panels, png = os.path.join(outdir, "plot"), [], "dm_delay_latency.png"
+    """Writes the CDF data and a gnuplot script to OUTDIR/plot/, runs
+    gnuplot; returns the PNG's file name or None."""
+    pdir, png, rows = os.path.join(outdir, "plot"), "dm_delay_latency.png", []
     os.makedirs(pdir, exist_ok=True)
     for j in (j for j in jobs if j["delay_us"]):
         curves = []
         for impl, color in (("rust", "#1f77b4"), ("c", "#d62728")):
-            if not get(j, "results", impl, "cdf"):
-                continue
-            dat = "%s-%s.dat" % (j["name"], impl)
-            with open(os.path.join(pdir, dat), "w") as f:
-                f.write("# completion latency (ms)  fraction of I/Os completed\n")
-                f.writelines("%.4f %.6f\n" % (us / 1000, frac) for us, frac in j["results"][impl]["cdf"])
-            curves.append("'%s' using 1:2 with steps lw 2 lc rgb '%s' title '%s'" % (
-                dat, color, "ours" if impl == "rust" else "C dm_delay"))
-        if curves:
-            panels.append((j, curves))
-    if not panels:
-        return None
-    rows = (len(panels) + 2) // 3
-    gp = ["set terminal pngcairo size 1500,%d font 'sans,10' noenhanced" % (420 * rows),
-          "set output '../%s'" % png,
-          "set multiplot layout %d,3 title 'dm-delay completion latency, ours against C (CDF from fio "
-          "latency histograms; dashed: requested delay x delayed I/Os per fio I/O)'" % rows,
-          "set logscale x", "set grid", "set yrange [0:1.02]", "set xlabel 'completion latency (ms)'",
-          "set ylabel 'fraction of I/Os'", "set key bottom right"]
-    for j, curves in panels:
+            if get(j, "results", impl, "cdf"):
+                dat = "%s-%s.dat" % (j["name"], impl)
+                with open(os.path.join(pdir, dat), "w") as f:
+                    f.write("# completion latency (ms)  fraction of I/Os completed\n")
+                    f.writelines("%.4f %.6f\n" % (us / 1000, frac) for us, frac in j["results"][impl]["cdf"])
+                curves.append("'%s' using 1:2 with steps lw 2 lc rgb '%s' title '%s'" % (
+                    dat, color, "ours" if impl == "rust" else "C dm_delay"))
+        if not curves:
+            continue
         # The dashed line: the delay times the delayed device I/Os per fio I/O.
         k = max([r.get("delays_per_io", 1) for r in j["results"].values()] + [1])
         d_ms, mark = k * j["delay_us"] / 1000, "%s-delay.dat" % j["name"]
         with open(os.path.join(pdir, mark), "w") as f:
             f.write("%g 0\n%g 1\n" % (d_ms, d_ms))
-        gp += ["set title '%s: %s %s, %s, delay %s%s'" % (
+        rows += ["set title '%s: %s %s, %s, delay %s%s'" % (
             j["name"], j["rw"], "direct" if j["direct"] else "buffered",
             "QD1" if j["numjobs"] * j["iodepth"] == 1 else "%dx QD%d" % (j["numjobs"], j["iodepth"]),
             delay_text(j["delay_us"]).replace("µ", "u"), " (%d device I/Os each)" % k if k > 1 else ""),
             "plot " + ", ".join(curves) + ", '%s' using 1:2 with lines dt 2 lc rgb 'black' notitle" % mark]
+    if not rows:
+        return None
+    n = (len(rows) // 2 + 2) // 3
     with open(os.path.join(pdir, "latency.gp"), "w") as f:
-        f.write("\n".join(gp + ["unset multiplot"]) + "\n")
+        f.write("\n".join([
+            "set terminal pngcairo size 1500,%d font 'sans,10' noenhanced" % (420 * n), "set output '../%s'" % png,
+            "set multiplot layout %d,3 title 'dm-delay completion latency, ours against C (CDF from fio "
+            "latency histograms; dashed: requested delay x delayed I/Os per fio I/O)'" % n,
+            "set logscale x", "set grid", "set yrange [0:1.02]", "set xlabel 'completion latency (ms)'",
+            "set ylabel 'fraction of I/Os'", "set key bottom right"] + rows + ["unset multiplot"]) + "\n")
     try:
         subprocess.run(["gnuplot", "latency.gp"], cwd=pdir, check=True)
     except (OSError, subprocess.CalledProcessError) as e:
@@ -256,9 +418,7 @@ def placement(jobs):
     for j in (j for j in jobs if j.get("cpu") is not None):
         pinned.setdefault(j["cpu"], []).append(j["name"])
     parts = ["both on CPU %d in %s" % (cpu, ", ".join(names)) for cpu, names in sorted(pinned.items())]
-    if free:
-        parts.append("placed by the scheduler in %s" % ", ".join(free))
-    return "; ".join(parts) or "?"
+    return "; ".join(parts + (["placed by the scheduler in %s" % ", ".join(free)] if free else [])) or "?"
 
 
 def dm_text(jobs, meta):
@@ -292,26 +452,23 @@ def dm_text(jobs, meta):
             "tests/bench/README.md)." if any(j.get("cpu") is not None for j in jobs) else ""))
 
 
-def main():
-    raw, outdir = sys.argv[1], sys.argv[2]
-    meta, host = (summary.read_kv(os.path.join(raw, n)) for n in ("meta.txt", "host.txt"))
-    status = {k: v.strip() for k, v in summary.read_kv(os.path.join(raw, "status.txt"), " ").items()}
-    dm, rds = summary.dm_delay(raw), summary.rds(raw)
+def report(raw, outdir):
+    meta, host = read_kv(raw, "meta.txt"), read_kv(raw, "host.txt")
+    status = {k: v.strip() for k, v in read_kv(raw, "status.txt", " ").items()}
+    dm, rd = dm_delay(raw), rds(raw)
     jobs, st = (dm or {}).get("jobs", []), status.get("rds", "not run")
-    rounds = rounds_run(jobs, meta.get("repeat", "?"))[0]
     md = ["# rust-dm-rds benchmarks", "",
           "- kernel: `%s` (%s test kernel, %s)" % (meta.get("uname", "unknown: the guest did not start"),
                                                   host.get("flavor", "?"), host.get("hz", "HZ unknown")),
           "- date: %s" % meta.get("date", host.get("date", "?")),
           "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
               meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024, host.get("host", "")),
-          "- fio: %s s per run; per job %s" % (meta.get("seconds", "?"), rounds),
+          "- fio: %s s per run; per job %s" % (meta.get("seconds", "?"), rounds_run(jobs, meta.get("repeat", "?"))[0]),
           "- fio and the target's worker kthread: %s" % placement(jobs),
           "- kernel command line: %s" % (
               "`%s` added (a fixed address layout: under TCG where code lands moves what it costs)"
               % meta["cmdline"] if meta.get("cmdline") else "nothing added (KASLR on)"),
-          "- run time: %s" % host.get("elapsed", "?"), "",
-          "## dm-delay: rust_dm_delay against C dm_delay", ""]
+          "- run time: %s" % host.get("elapsed", "?"), "", "## dm-delay: rust_dm_delay against C dm_delay", ""]
     if not jobs:
         md += ["**No dm-delay results** (status: %s). See the VM log." % status.get("dm_delay", "not run"), ""]
     else:
@@ -323,23 +480,29 @@ def main():
                else "(no latency plot: gnuplot failed)", ""]
         for j in jobs:
             md += job_table(j) + [""]
+    stages = stages_table(raw)
+    if stages:
+        md += ["## dm-delay: where a delayed I/O's time goes", "",
+               "One more run of ours, 1 ms O_DIRECT writes at QD1 with fio and the worker pinned, traced with "
+               "the kernel's block, timer and sched events (tests/bench/stages.sh).", ""] + stages + [""]
     md += ["## RDS: rust_rds_ib_addr", ""]
-    if st == "missing":
-        md += ["Not run: tests/bench/rds_bench.sh is missing or not executable.", ""]
-    elif st != "ok":
+    if st != "ok":
         md += ["**The RDS benchmark failed** (status: %s); see raw/rds.log." % st, ""]
-    if rds:
-        md += rds_tables(rds) + [""]
+    if rd:
+        md += rds_tables(rd) + [""]
     elif st == "ok":
-        md += ["The RDS benchmark wrote no rds-raw.txt.", ""]
+        md += ["The RDS benchmark wrote no rds-raw.txt or rds-params.txt.", ""]
     for res in (r for j in jobs for r in j["results"].values()):
         res.pop("cdf", None)
     with open(os.path.join(outdir, "report.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(outdir, "report.json"), "w") as f:
         json.dump({"meta": dict(meta, **{"host_" + k: v for k, v in host.items()}), "status": status,
-                   "dm_delay": dm, "rds": rds if rds is not None else {"status": st}}, f, indent=1)
+                   "dm_delay": dm, "rds": rd if rd is not None else {"status": st}}, f, indent=1)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 2:
+        print("\n".join(summary_table((dm_delay(sys.argv[1]) or {}).get("jobs", []))))
+    else:
+        report(sys.argv[1], sys.argv[2])

@@ -1,11 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# 'make bench' (BENCH_FLAVOR=stock: 'make bench-stock'): builds the modules
-# for the test kernel in bench/output/modules-<flavor>/, boots it once in
-# QEMU, runs tests/bench/guest.sh there, which writes the raw data to
-# bench/output/raw/, then writes bench/output/report.md and report.json
-# (tests/bench/report.py) and copies them to bench/output/runs/<date>/.
-# The environment (BENCH_*, RDS_BENCH_*) is described in tests/bench/README.md.
+# 'make bench' (and bench-stock, bench-hz1000: BENCH_FLAVOR): builds the
+# modules for the test kernel in bench/output/modules-<flavor>/, boots it
+# once and runs tests/bench/guest.sh there, which writes bench/output/raw/;
+# then tests/bench/report.py writes bench/output/report.md and report.json,
+# copied to bench/output/runs/<date>/. Environment: tests/bench/README.md.
 
 . "$(dirname "$0")/../vm/lib.sh"
 
@@ -25,10 +24,9 @@ in_chroot "cd $mods && scripts/kmake.sh $kdir modules -j$(nproc)" >"$CACHE/build
 build_tools
 built=$(date +%s)
 
-rm -rf "$raw"
+rm -rf "$raw" "$out/plot"
 mkdir -p "$raw"
 rm -f "$out/report.md" "$out/report.json" "$out/dm_delay_latency.png"
-rm -rf "$out/plot"
 
 env=("KO_DIR=$mods" "BENCH_SECONDS=${BENCH_SECONDS:-10}")
 for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS BENCH_PIN RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
@@ -50,26 +48,18 @@ end=$(date +%s)
 grep -q '^# bench-guest-done' "$out/vm.log" ||
 	echo "warning: the guest did not finish (vm.sh exit $vm_rc); the report has what it wrote" >&2
 
-{
-	echo "flavor=$flavor"
-	# In the chroot: the stock headers' build/ is an absolute symlink.
-	echo "hz=$(in_chroot "grep -o '^CONFIG_HZ=[0-9]*' $kdir/.config")"
-	echo "date=$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-	echo "host=host: $(nproc) cores, $(uname -r)"
-	echo "elapsed=$((end - start)) s (module build $((built - start)) s, VM boot and benchmarks $((end - built)) s)"
-} >"$raw/host.txt"
+# hz: in the chroot, where the stock headers' build/ symlink resolves.
+printf '%s\n' "flavor=$flavor" "hz=$(in_chroot "grep -o '^CONFIG_HZ=[0-9]*' $kdir/.config")" \
+	"date=$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "host=host: $(nproc) cores, $(uname -r)" \
+	"elapsed=$((end - start)) s (module build $((built - start)) s, VM boot and benchmarks $((end - built)) s)" \
+	>"$raw/host.txt"
 in_chroot "python3 tests/bench/report.py $raw $out" || die "report.py failed"
 
 stamp=$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$out/runs/$stamp"
 cp -p "$out/report.md" "$out/report.json" "$out/runs/$stamp/"
 [ -f "$out/dm_delay_latency.png" ] && cp -p "$out/dm_delay_latency.png" "$out/runs/$stamp/"
-
-echo
-cat "$out/report.md"
-echo
-echo "report: $out/report.md"
-echo "JSON:   $out/report.json"
+printf '\n%s\n\nreport: %s\nJSON:   %s\n' "$(cat "$out/report.md")" "$out/report.md" "$out/report.json"
 [ -f "$out/dm_delay_latency.png" ] && echo "plot:   $out/dm_delay_latency.png"
 echo "copy:   $out/runs/$stamp/"
 grep -q '^dm_delay ok' "$raw/status.txt" 2>/dev/null || die "the dm-delay benchmark did not complete"

@@ -1,15 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * How precisely can anything sleep in this machine? Sleeps COUNT times
- * until an absolute CLOCK_MONOTONIC deadline DELAY_US after "now" (what a
- * delay target's worker does for every bio), with 1 ns timer slack, and
- * prints the overshoot past each deadline:
- *
- *   timer-floor DELAY_US COUNT
- *   -> "delay_us D count N min_us A p50_us B p99_us C mean_us M"
- *
- * The benchmark reports it next to each delay job: a delay target cannot
- * be more precise than a sleep on the same (virtual) machine.
+ * timer-floor DELAY_US COUNT: sleeps COUNT times until a CLOCK_MONOTONIC
+ * deadline DELAY_US ahead, with 1 ns timer slack, as a delay target's worker
+ * does per bio, and prints how late it woke up:
+ * "delay_us D count N min_us A p50_us B p99_us C mean_us M".
  */
 #define _GNU_SOURCE
 #include <stdio.h>

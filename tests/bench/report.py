@@ -3,16 +3,13 @@
 """The statistics and the report of a benchmark run, from the raw rows the
 guest wrote (tests/bench/README.md describes the rows and every figure).
 
-    report.py RAWDIR OUTDIR   writes OUTDIR/report.md, report.json and, with
-                              gnuplot, dm_delay_latency.png (data in plot/)
+    report.py RAWDIR OUTDIR   writes OUTDIR/report.md and report.json
     report.py RAWDIR          prints the dm-delay summary table
 """
 
-import itertools
 import json
 import os
 import re
-import subprocess
 import sys
 
 from stages import delay_us, table as stages_table
@@ -91,16 +88,12 @@ def result(run, raw, theo):
 
     def per_s(a, b, f):
         return None if None in (v[a], v[b]) or not runtime_s else f(v[b] - v[a]) / runtime_s
-    points = sorted((int(k), n) for k, n in bins.items() if n)
-    total = sum(n for _, n in points)
     res.update(device_ios={"reads": reads, "writes": writes}, device_per_fio_io=(reads + writes) / ios if ios else None,
                worker={"comm": run["comm"], "pid": number(run["pid"]), "threads": int(run["nworkers"]),
                        "cpu_ms_per_s": per_s("ticks0", "ticks1", lambda d: d * 1000 / int(run["clk_tck"])),
                        "cpu_ms_per_s_schedstat": per_s("ns0", "ns1", lambda d: d / 1e6),
                        "wakeups_per_io": None if None in (v["runs0"], v["runs1"]) or not ios
-                       else (v["runs1"] - v["runs0"]) / ios},
-               cdf=[[round(ns / 1000, 3), round(acc / total, 6)]
-                    for (ns, _), acc in zip(points, itertools.accumulate(n for _, n in points))])
+                       else (v["runs1"] - v["runs0"]) / ios})
     return res
 
 
@@ -315,15 +308,11 @@ def rds_tables(rds):
 
     def ratios(v, *keys):
         return [ratio_text(v["ratio"].get(k), v["ratio_range"].get(k)) for k in keys]
-    out = ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds in the tight "
-           "loop, %s rounds. Each round times the loop %s times per case, on CPU %s, with no tracing on; "
-           "in the first %s rounds one more loop per case runs with the counters on (CM IDs, allocations; "
-           "they add a trace event to every allocation, so its times are not used). Each value is the best "
-           "round (or timed loop) for a rate or time and the median round for a count; each ratio (vs C) is "
-           "the median over the rounds (and timed loops) of case / c within the round, where c was measured "
-           "just before (tcp_floor: its rounds ran first, before rds_rdma was loaded), with its min–max "
-           "over them in brackets." % tuple(rds[k] for k in (
-               "invocations", "loop_binds", "rounds", "loop_reps", "cpu", "count_rounds")), "",
+    out = ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds per tight loop, "
+           "%s rounds, %s timed loops per case and round, on CPU %s; counters on in one more loop in the first "
+           "%s rounds. Rates and times: the best round or loop; counts: the median round; ratios (vs C): the "
+           "median of case / c within a round, min–max in brackets. The method: tests/bench/README.md." % tuple(
+               rds[k] for k in ("invocations", "loop_binds", "rounds", "loop_reps", "cpu", "count_rounds")), "",
            "| case | burst s | burst binds/s | ms per invocation (p50) | ping RTT us (p50) | loop binds/s "
            "| loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) "
            "| order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |",
@@ -350,65 +339,19 @@ def rds_tables(rds):
                   "bind() alone (p50/p99) and socket+bind+close (binds/s)."]
 
 
-def plot(jobs, outdir):
-    """Writes the CDF data and a gnuplot script to OUTDIR/plot/, runs
-    gnuplot; returns the PNG's file name or None."""
-    pdir, png, rows = os.path.join(outdir, "plot"), "dm_delay_latency.png", []
-    os.makedirs(pdir, exist_ok=True)
-    for j in (j for j in jobs if j["delay_us"]):
-        curves = []
-        for impl, color in (("rust", "#1f77b4"), ("c", "#d62728")):
-            if get(j, "results", impl, "cdf"):
-                dat = "%s-%s.dat" % (j["name"], impl)
-                with open(os.path.join(pdir, dat), "w") as f:
-                    f.write("# completion latency (ms)  fraction of I/Os completed\n")
-                    f.writelines("%.4f %.6f\n" % (us / 1000, frac) for us, frac in j["results"][impl]["cdf"])
-                curves.append("'%s' using 1:2 with steps lw 2 lc rgb '%s' title '%s'" % (
-                    dat, color, "ours" if impl == "rust" else "C dm_delay"))
-        if not curves:
-            continue
-        # The dashed line: the delay times the delayed device I/Os per fio I/O.
-        k = max([r.get("delays_per_io", 1) for r in j["results"].values()] + [1])
-        d_ms, mark = k * j["delay_us"] / 1000, "%s-delay.dat" % j["name"]
-        with open(os.path.join(pdir, mark), "w") as f:
-            f.write("%g 0\n%g 1\n" % (d_ms, d_ms))
-        rows += ["set title '%s: %s %s, %s, delay %s%s'" % (
-            j["name"], j["rw"], "direct" if j["direct"] else "buffered",
-            "QD1" if j["numjobs"] * j["iodepth"] == 1 else "%dx QD%d" % (j["numjobs"], j["iodepth"]),
-            delay_text(j["delay_us"]).replace("µ", "u"), " (%d device I/Os each)" % k if k > 1 else ""),
-            "plot " + ", ".join(curves) + ", '%s' using 1:2 with lines dt 2 lc rgb 'black' notitle" % mark]
-    if not rows:
-        return None
-    n = (len(rows) // 2 + 2) // 3
-    with open(os.path.join(pdir, "latency.gp"), "w") as f:
-        f.write("\n".join([
-            "set terminal pngcairo size 1500,%d font 'sans,10' noenhanced" % (420 * n), "set output '../%s'" % png,
-            "set multiplot layout %d,3 title 'dm-delay completion latency, ours against C (CDF from fio "
-            "latency histograms; dashed: requested delay x delayed I/Os per fio I/O)'" % n,
-            "set logscale x", "set grid", "set yrange [0:1.02]", "set xlabel 'completion latency (ms)'",
-            "set ylabel 'fraction of I/Os'", "set key bottom right"] + rows + ["unset multiplot"]) + "\n")
-    try:
-        subprocess.run(["gnuplot", "latency.gp"], cwd=pdir, check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print("gnuplot failed: %s" % e, file=sys.stderr)
-        return None
-    return png
-
-
 def rounds_run(jobs, default):
     """How many rounds the jobs ran, in words ("3 rounds", or the groups,
-    most rounds first: "5 rounds (0read, 1msread) or 2 (10msread)"), and
-    whether the jobs differ."""
+    most rounds first: "5 rounds (0read, 1msread) or 2 (10msread)")."""
     groups = {}
     for j in jobs:
         n = max([len(r.get("rounds", [])) + r.get("rounds_failed", 0) for r in j["results"].values()] + [0])
         if n:
             groups.setdefault(n, []).append(j["name"])
     if len(groups) < 2:
-        return "%s rounds" % (next(iter(groups)) if groups else default if default.isdigit() else "?"), False
+        return "%s rounds" % (next(iter(groups)) if groups else default if default.isdigit() else "?")
     parts = ["%d (%s)" % (n, ", ".join(names)) for n, names in sorted(groups.items(), reverse=True)]
     parts[0] = parts[0].replace(" ", " rounds ", 1)
-    return ", ".join(parts[:-1]) + " or " + parts[-1], True
+    return ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def placement(jobs):
@@ -419,37 +362,6 @@ def placement(jobs):
         pinned.setdefault(j["cpu"], []).append(j["name"])
     parts = ["both on CPU %d in %s" % (cpu, ", ".join(names)) for cpu, names in sorted(pinned.items())]
     return "; ".join(parts + (["placed by the scheduler in %s" % ", ".join(free)] if free else [])) or "?"
-
-
-def dm_text(jobs, meta):
-    """The dm-delay section's method paragraph."""
-    rounds, differ = rounds_run(jobs, meta.get("repeat", "?"))
-    return (
-        "fio over a `delay` target on top of a 1 TiB `dm-zero` device, in the same boot. Each job runs %s of "
-        "%s s%s. The run goes round after round, and in each round every job that has that many, one after "
-        "the other, so a slow spell of the host hits one round of many jobs rather than every round of one. "
-        "In each job's round the C `dm_delay` and then `rust_dm_delay` is loaded (both register the target "
-        "name `delay`), and each implementation's round with the highest IOPS is reported (interference from "
-        "the shared host only slows a round down).%s The floor jobs (delay 0) measure this VM's I/O path: "
-        "achievable IOPS = 1 / (delays per I/O × delay + that path's latency); the VM timer floor is how "
-        "late a plain sleep to a deadline wakes up here (tests/bench/timer-floor.c). Buffered reads are random "
-        "over 1 TiB with the page cache dropped first, so the cache serves none of them; each still reaches "
-        "the device as the number of I/Os in the row 'device I/Os per fio I/O' (from the delay device's "
-        "/sys/block/dm-N/stat), and waits that many delays. Theoretical maximum IOPS = jobs × queue depth / "
-        "delay. The worker is the target's kernel thread: `kdelayd-rs` for ours; for C, "
-        "`dm-delay-flush-worker`, the kthread dm-delay.c starts when every delay is under 50 ms (above that "
-        "it uses a timer and the `kdelayd` workqueue instead). The C target counts its delay in jiffies and "
-        "polls: see drivers/md/dm-delay.c. Ours / C is the median over the rounds of ours' result divided by "
-        "C's in the same round (the two ran back to back, so a change in the host's load between rounds "
-        "drops out of it), with its min–max over the rounds in brackets; above 1 is more for ours. The "
-        "other columns are each implementation's best round." % (
-            rounds, meta.get("seconds", "?"),
-            " (more where ours / C moves the most from round to round, fewer where it holds steady or ours "
-            "runs alone; see tests/bench/README.md)" if differ else "",
-            " In the jobs with one fio job (QD1), fio and the target's worker kthread are pinned to one CPU, "
-            "for both targets: under TCG, waking a thread on the other, idle vCPU costs hundreds of µs, and "
-            "the placement the scheduler picked moved ours' 1 ms direct writes by up to a third (see "
-            "tests/bench/README.md)." if any(j.get("cpu") is not None for j in jobs) else ""))
 
 
 def report(raw, outdir):
@@ -463,7 +375,7 @@ def report(raw, outdir):
           "- date: %s" % meta.get("date", host.get("date", "?")),
           "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
               meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024, host.get("host", "")),
-          "- fio: %s s per run; per job %s" % (meta.get("seconds", "?"), rounds_run(jobs, meta.get("repeat", "?"))[0]),
+          "- fio: %s s per run; per job %s" % (meta.get("seconds", "?"), rounds_run(jobs, meta.get("repeat", "?"))),
           "- fio and the target's worker kthread: %s" % placement(jobs),
           "- kernel command line: %s" % (
               "`%s` added (a fixed address layout: under TCG where code lands moves what it costs)"
@@ -474,10 +386,10 @@ def report(raw, outdir):
     else:
         if status.get("dm_delay") != "ok":
             md += ["**Incomplete** (status: %s)." % status.get("dm_delay", "unknown"), ""]
-        png = plot(jobs, outdir)
-        md += [dm_text(jobs, meta), ""] + summary_table(jobs) + [""]
-        md += ["![completion latency distribution, ours against C](%s)" % png if png
-               else "(no latency plot: gnuplot failed)", ""]
+        md += ["fio over a `delay` target on a 1 TiB `dm-zero` device, the C `dm_delay` then `rust_dm_delay` in "
+               "each round. Ours / C is the median over the rounds of the ratio within a round, with its min–max "
+               "in brackets; the other columns are each implementation's best round. The method and every "
+               "column: tests/bench/README.md.", ""] + summary_table(jobs) + [""]
         for j in jobs:
             md += job_table(j) + [""]
     stages = stages_table(raw)
@@ -492,8 +404,7 @@ def report(raw, outdir):
         md += rds_tables(rd) + [""]
     elif st == "ok":
         md += ["The RDS benchmark wrote no rds-raw.txt or rds-params.txt.", ""]
-    for res in (r for j in jobs for r in j["results"].values()):
-        res.pop("cdf", None)
+    os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "report.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(outdir, "report.json"), "w") as f:

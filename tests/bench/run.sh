@@ -4,7 +4,8 @@
 # modules for the test kernel in bench/output/modules-<flavor>/, boots it
 # once and runs tests/bench/guest.sh there, which writes bench/output/raw/;
 # then tests/bench/report.py writes bench/output/report.md and report.json,
-# copied to bench/output/runs/<date>/. Environment: tests/bench/README.md.
+# copied with the raw data to bench/output/runs/<date>/. Environment:
+# tests/bench/README.md.
 
 . "$(dirname "$0")/../vm/lib.sh"
 
@@ -58,8 +59,7 @@ in_chroot "python3 tests/bench/report.py $raw $out" || die "report.py failed"
 stamp=$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$out/runs/$stamp"
 cp -p "$out/report.md" "$out/report.json" "$out/runs/$stamp/"
-[ -f "$out/dm_delay_latency.png" ] && cp -p "$out/dm_delay_latency.png" "$out/runs/$stamp/"
+cp -a "$raw" "$out/runs/$stamp/raw"
 printf '\n%s\n\nreport: %s\nJSON:   %s\n' "$(cat "$out/report.md")" "$out/report.md" "$out/report.json"
-[ -f "$out/dm_delay_latency.png" ] && echo "plot:   $out/dm_delay_latency.png"
 echo "copy:   $out/runs/$stamp/"
 grep -q '^dm_delay ok' "$raw/status.txt" 2>/dev/null || die "the dm-delay benchmark did not complete"

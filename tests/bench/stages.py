@@ -61,18 +61,17 @@ def table(raw):
             continue
         if cur is None:
             continue
-        nxt = {
-            "H": ev == "hrtimer_expire_entry" and timer in rest,
-            "W": ev == "sched_wakeup" and "comm=kdelayd-rs" in rest,
-            "R": ev == "sched_switch" and "next_comm=kdelayd-rs" in rest,
-            "S": ev == "block_bio_queue" and rest.startswith(zdev + " "),
-            "E": ev == "sched_wakeup" and "comm=fio" in rest,
-            "F": ev == "sched_switch" and "next_comm=fio" in rest,
-        }
-        for k in "HWRSEF":
-            if nxt[k] and k not in cur and all(p in cur for p in "AHWRSEF"[: "AHWRSEF".index(k)]):
-                cur[k] = t
-                cur["cpu" + k] = cpu
+        # The stages come in order: only the first one not yet seen can be next.
+        k = next((k for k in "HWRSEF" if k not in cur), None)
+        if k and {
+            "H": lambda: ev == "hrtimer_expire_entry" and timer in rest,
+            "W": lambda: ev == "sched_wakeup" and "comm=kdelayd-rs" in rest,
+            "R": lambda: ev == "sched_switch" and "next_comm=kdelayd-rs" in rest,
+            "S": lambda: ev == "block_bio_queue" and rest.startswith(zdev + " "),
+            "E": lambda: ev == "sched_wakeup" and "comm=fio" in rest,
+            "F": lambda: ev == "sched_switch" and "next_comm=fio" in rest,
+        }[k]():
+            cur[k], cur["cpu" + k] = t, cpu
     if not ios:
         return ["No complete I/O in the trace."]
     out = [f"{len(ios)} I/Os traced ({skipped} incomplete), delay {delay} µs; µs per stage", "",

@@ -40,17 +40,14 @@ echo >$T/trace
 echo 20000 >$T/buffer_size_kb
 echo 'next_comm == "kdelayd-rs" || next_comm == "fio"' >$T/events/sched/sched_switch/filter
 echo 'comm == "kdelayd-rs" || comm == "fio"' >$T/events/sched/sched_wakeup/filter
-for e in sched/sched_switch sched/sched_wakeup timer/hrtimer_expire_entry block/block_bio_queue; do
-	echo 1 >"$T/events/$e/enable"
-done
+EVENTS="sched/sched_switch sched/sched_wakeup timer/hrtimer_expire_entry block/block_bio_queue"
+for e in $EVENTS; do echo 1 >"$T/events/$e/enable"; done
 echo 1 >$T/tracing_on
 fio --name=stages --filename=/dev/mapper/stg_delay --rw=randwrite --bs=4k --direct=1 \
 	--ioengine=psync --iodepth=1 --time_based --runtime="$SECS" --randrepeat=0 \
 	--norandommap "${pin[@]}" --output-format=terse >"$OUT/stages-fio.txt" 2>&1
 echo 0 >$T/tracing_on
-for e in sched/sched_switch sched/sched_wakeup timer/hrtimer_expire_entry block/block_bio_queue; do
-	echo 0 >"$T/events/$e/enable"
-done
+for e in $EVENTS; do echo 0 >"$T/events/$e/enable"; done
 cp $T/trace "$OUT/stages-trace.txt"
 echo >$T/trace
 printf '%x\n' $((((1 << $(nproc))) - 1)) >$T/tracing_cpumask

@@ -17,7 +17,6 @@ from stages import delay_us, table as stages_table
 PCTS = {"p50": "50.000000", "p99": "99.000000", "p99_9": "99.900000"}
 WORKER_KEYS = ["cpu_ms_per_s", "cpu_ms_per_s_schedstat", "wakeups_per_io"]
 RATIO_KEYS = ["iops", "pct_of_max", "mean", "p50", "p99", "p99_9"] + WORKER_KEYS
-RDS_CASES = ["c", "ours_fast0", "ours_fast1", "tcp_floor"]
 IMPL_NAME = {"rust": "ours (rust_dm_delay)", "c": "C (dm_delay)"}
 
 
@@ -52,12 +51,7 @@ def read_kv(raw, name, sep="="):
 
 def number(s):
     """s as an int or a float, else None ("-")."""
-    for t in (int, float):
-        try:
-            return t(s)
-        except ValueError:
-            pass
-    return None
+    return int(s) if re.fullmatch(r"-?\d+", s) else float(s) if re.fullmatch(r"-?\d*\.?\d+(e[-+]?\d+)?", s) else None
 
 
 def result(run, raw, theo):
@@ -82,18 +76,16 @@ def result(run, raw, theo):
         res["clat_us"]["min"] = clat["min"] / 1000
         if sum(bins.values()) and d_us:
             res["below_delay"] = sum(v for k, v in bins.items() if int(k) < d_us * 1000) / sum(bins.values())
-    v = {k: number(run[k]) for k in ("devr0", "devr1", "devw0", "devw1", "ticks0", "ticks1", "ns0", "ns1",
-                                     "runs0", "runs1")}
+    v = {k + n: number(run[k + n]) for k in ("devr", "devw", "ticks", "ns", "runs") for n in "01"}
     reads, writes = v["devr1"] - v["devr0"], v["devw1"] - v["devw0"]
 
-    def per_s(a, b, f):
-        return None if None in (v[a], v[b]) or not runtime_s else f(v[b] - v[a]) / runtime_s
+    def per(k, div, f=lambda d: d):  # counter k's increase over the run, through f, per div
+        return None if None in (v[k + "0"], v[k + "1"]) or not div else f(v[k + "1"] - v[k + "0"]) / div
     res.update(device_ios={"reads": reads, "writes": writes}, device_per_fio_io=(reads + writes) / ios if ios else None,
                worker={"comm": run["comm"], "pid": number(run["pid"]), "threads": int(run["nworkers"]),
-                       "cpu_ms_per_s": per_s("ticks0", "ticks1", lambda d: d * 1000 / int(run["clk_tck"])),
-                       "cpu_ms_per_s_schedstat": per_s("ns0", "ns1", lambda d: d / 1e6),
-                       "wakeups_per_io": None if None in (v["runs0"], v["runs1"]) or not ios
-                       else (v["runs1"] - v["runs0"]) / ios})
+                       "cpu_ms_per_s": per("ticks", runtime_s, lambda d: d * 1000 / int(run["clk_tck"])),
+                       "cpu_ms_per_s_schedstat": per("ns", runtime_s, lambda d: d / 1e6),
+                       "wakeups_per_io": per("runs", ios)})
     return res
 
 
@@ -180,16 +172,15 @@ def rds(raw):
             keys += [] if w[2] in keys else [w[2]]
     if not rows or not p:
         return None
-    if "burst_binds_per_s" not in keys and "burst_seconds" in keys:  # 8 binds per rds-ping invocation
+    if "burst_seconds" in keys:  # a burst's binds/s: 8 binds per rds-ping invocation
         keys.insert(keys.index("burst_seconds") + 1, "burst_binds_per_s")
-        for case in {c for c, k in rows if k == "burst_seconds"}:
-            rows[case, "burst_binds_per_s"] = [float("%.1f" % (p["invocations"] * 8 / s))
-                                               for s in rows[case, "burst_seconds"] if s > 0]
+    for case, k in [ck for ck in rows if ck[1] == "burst_seconds"]:
+        rows[case, "burst_binds_per_s"] = [float("%.1f" % (p["invocations"] * 8 / s)) for s in rows[case, k] if s > 0]
     for w in (w for w in lines(raw, "rds-invocations.txt") if len(w) == 5):
         inv.setdefault(w[1], []).append((int(w[3]), int(w[4])))
     out = dict({k: p.get(k) for k in ("invocations", "loop_binds", "rounds", "loop_reps", "count_rounds", "cpu")},
                cases={})
-    for case in RDS_CASES:
+    for case in ("c", "ours_fast0", "ours_fast1", "tcp_floor"):
         v = out["cases"][case] = {k: pick(k, rows.get((case, k), [])) for k in keys}
         v["burst_invocation_p50_ms"] = g6(median([us / 1000 for us, _ in inv.get(case, [])]))
         v["burst_rtt_p50_us"] = g6(median([rtt for _, rtt in inv.get(case, []) if rtt >= 0]))
@@ -233,48 +224,43 @@ def get(v, *path):
 
 
 def job_table(j):
+    """A job's table: a row per figure, a column per implementation, ours / C."""
     res = {k: j["results"][k] for k in ("rust", "c") if k in j["results"]}
-    ok, both = {k: (v if "iops" in v else None) for k, v in res.items()}, len(res) == 2
+    both, tf = len(res) == 2, j.get("timer_floor_us")
+
+    def row(label, value, fmt=f0, key=None):  # value: a path in a result ("clat_us.p50") or a function of it
+        cells = [fmt(value(r) if callable(value) else get(r, *value.split("."))) if "iops" in r else "failed"
+                 for r in res.values()]
+        cells += [ratio_text(get(j, "ratio", key), get(j, "ratio_range", key)) if key else ""] * both
+        return "| %s | %s |" % (label, " | ".join(cells))
     out = ["### %s: %s, delay %s" % (j["name"], workload(j), delay_text(j["delay_us"])), ""]
     out += [] if both else ["Ours only: the C target takes whole milliseconds.", ""]
     out += ["| | " + " | ".join(IMPL_NAME[k] for k in res)
             + (" | ours / C (median of the rounds' ratios, min–max) |" if both else " |"),
-            "|---" + "|---:" * (len(res) + both) + "|"]
-
-    def row(label, value, fmt, key=None):
-        cells = [fmt(value(r)) if r else "failed" for r in ok.values()]
-        cells += [ratio_text(get(j, "ratio", key), get(j, "ratio_range", key)) if key else ""] if both else []
-        out.append("| %s | %s |" % (label, " | ".join(cells)))
-
-    row("IOPS (best round)", lambda r: r["iops"], f0, "iops")
-    row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])), lambda v: v or "-")
-    if both:
-        out.append("| ours / C of IOPS in each round |  |  | %s |" % ", ".join(map(f2, j["ratio_rounds"])))
-    row("theoretical maximum IOPS", lambda r: j["theoretical_iops"], f0)
-    row("% of theoretical maximum", lambda r: r["pct_of_max"], f1, "pct_of_max")
-    if any(r and "achievable_iops" in r for r in ok.values()):
-        row("achievable IOPS: 1 / (delays per I/O × delay + I/O path latency at delay 0)",
-            lambda r: r.get("achievable_iops"), f0)
-        row("% of achievable", lambda r: r.get("pct_of_achievable"), f1)
-    for key, label in (("mean", "mean"), ("p50", "p50"), ("p99", "p99"), ("p99_9", "p99.9")):
-        row("%s completion latency (µs)" % label, lambda r, k=key: r["clat_us"][k], f0, key)
-    row("mean latency − requested delay", lambda r: r, lambda r: "%+.0f µs" % r["error_us"] + (
-        "" if r["error_pct"] is None else " (%+.1f%%)" % r["error_pct"]))
-    row("p50 latency − requested delay (µs)", lambda r: r.get("p50_error_us"), f0)
-    row("minimum completion latency (µs; synchronous jobs)", lambda r: r["clat_us"].get("min"), f0)
+            "|---" + "|---:" * (len(res) + both) + "|", row("IOPS (best round)", "iops", key="iops"),
+            row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])), lambda v: v or "-")]
+    out += ["| ours / C of IOPS in each round |  |  | %s |" % ", ".join(map(f2, j["ratio_rounds"]))] if both else []
+    out += [row("theoretical maximum IOPS", lambda r: j["theoretical_iops"]),
+            row("% of theoretical maximum", "pct_of_max", f1, "pct_of_max")]
+    if any("achievable_iops" in r for r in res.values()):
+        out += [row("achievable IOPS: 1 / (delays per I/O × delay + I/O path latency at delay 0)", "achievable_iops"),
+                row("% of achievable", "pct_of_achievable", f1)]
+    out += [row("%s completion latency (µs)" % k.replace("_", "."), "clat_us." + k, key=k) for k in ["mean"] + list(PCTS)]
+    out += [row("mean latency − requested delay", lambda r: r, lambda r: "%+.0f µs" % r["error_us"] + (
+                "" if r["error_pct"] is None else " (%+.1f%%)" % r["error_pct"])),
+            row("p50 latency − requested delay (µs)", "p50_error_us"),
+            row("minimum completion latency (µs; synchronous jobs)", "clat_us.min")]
     if j["delay_us"]:
-        row("I/Os that completed before the requested delay (%)",
-            lambda r: None if r.get("below_delay") is None else 100 * r["below_delay"], f2)
-    tf = j.get("timer_floor_us")
+        out.append(row("I/Os that completed before the requested delay (%)",
+                       lambda r: None if r.get("below_delay") is None else 100 * r["below_delay"], f2))
     if tf:
         out.append("| this VM's timer floor: a plain sleep to a deadline %s ahead wakes up late by (µs) | %s |" % (
             delay_text(j["delay_us"]), " | ".join(["min %.0f, p50 %.0f, p99 %.0f" % (tf["min"], tf["p50"], tf["p99"])]
                                                   + [""] * (len(res) - 1 + both))))
-    for key, label, f in (("cpu_ms_per_s", "worker CPU, ms per s of I/O (/proc/pid/stat utime+stime)", f1),
-                          ("cpu_ms_per_s_schedstat", "worker CPU, ms per s of I/O (/proc/pid/schedstat)", f2),
-                          ("wakeups_per_io", "worker wake-ups per I/O (/proc/pid/schedstat)", f2)):
-        row(label, lambda r, k=key: r["worker"].get(k), f, key)
-    row("device I/Os per fio I/O", lambda r: r["device_per_fio_io"], f2)
+    out += [row("worker CPU, ms per s of I/O (/proc/pid/%s)" % src, "worker." + k, fmt, k) for k, fmt, src in (
+        ("cpu_ms_per_s", f1, "stat utime+stime"), ("cpu_ms_per_s_schedstat", f2, "schedstat"))]
+    out += [row("worker wake-ups per I/O (/proc/pid/schedstat)", "worker.wakeups_per_io", f2, "wakeups_per_io"),
+            row("device I/Os per fio I/O", "device_per_fio_io", f2)]
     return out + [x for k, r in res.items() if "iops" not in r
                   for x in ("", "%s: %s" % (IMPL_NAME[k], r.get("error", "failed")))]
 
@@ -298,70 +284,64 @@ def summary_table(jobs):
     return out
 
 
-def rds_tables(rds):
-    """The RDS section: a table over IPv4, one over IPv6."""
-    def s(v, spec="{}"):
-        return fmt(spec)(v)
+def rds_table(rds, l):
+    """The table of RDS loop l: "loop" (IPv4, with the burst's columns) or "loop6"."""
+    b = l == "loop"
 
-    def per_bind(v):
-        return "-" if v is None or v < 0 else "%.1f" % (v / rds["loop_binds"])
+    def f(spec, k):
+        return lambda v: fmt(spec)(v.get(k))
 
-    def ratios(v, *keys):
-        return [ratio_text(v["ratio"].get(k), v["ratio_range"].get(k)) for k in keys]
-    out = ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds per tight loop, "
-           "%s rounds, %s timed loops per case and round, on CPU %s; counters on in one more loop in the first "
-           "%s rounds. Rates and times: the best round or loop; counts: the median round; ratios (vs C): the "
-           "median of case / c within a round, min–max in brackets. The method: tests/bench/README.md." % tuple(
-               rds[k] for k in ("invocations", "loop_binds", "rounds", "loop_reps", "cpu", "count_rounds")), "",
-           "| case | burst s | burst binds/s | ms per invocation (p50) | ping RTT us (p50) | loop binds/s "
-           "| loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) "
-           "| order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |",
-           "|---" * 15 + "|"]
-    for c, v in rds["cases"].items():
-        o3 = v["burst_order3_allocs"]
-        out.append("| %s |" % " | ".join([
-            c, s(v["burst_seconds"], "{:.3f}"), s(v["burst_binds_per_s"], "{:.1f}"),
-            s(v["burst_invocation_p50_ms"], "{:.1f}"), s(v["burst_rtt_p50_us"], "{:.0f}"),
-            s(v["loop_binds_per_s"]), s(v["loop_p50_us"], "{:.2f}"), s(v["loop_p99_us"], "{:.2f}"),
-            s(v["cm_ids"]), s(v["loop_cm_ids"]), per_bind(v["loop_slab_allocs"]),
-            "-" if o3 is None or o3 < 0 else str(o3 + v["loop_order3_allocs"])]
-            + ratios(v, "burst_binds_per_s", "loop_binds_per_s", "loop_p50_us")))
-    out += ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. Upstream C caches "
-            "IPv4 addresses only." % rds["loop_binds"], "", "| case | loop6 binds/s | loop6 p50 us | loop6 p99 us "
-            "| CM IDs (loop6) | slab allocs per bind (loop6) | loop6 binds/s vs C | loop6 p50 vs C |",
-            "|---" * 8 + "|"]
-    for c, v in rds["cases"].items():
-        out.append("| %s |" % " | ".join([
-            c, s(v["loop6_binds_per_s"]), s(v["loop6_p50_us"], "{:.2f}"), s(v["loop6_p99_us"], "{:.2f}"),
-            s(v["loop6_cm_ids"]), per_bind(v["loop6_slab_allocs"])] + ratios(v, "loop6_binds_per_s", "loop6_p50_us")))
-    return out + ["", "Ratios are case / c. The burst includes process start-up and the ping round trip: "
-                  "the bind() calls are a small part of an invocation (see the loop). The loop times "
-                  "bind() alone (p50/p99) and socket+bind+close (binds/s)."]
+    def count(k, g):  # "-" for a count that could not be taken (-1)
+        return lambda v: "-" if v.get(k) is None or v[k] < 0 else g(v)
+
+    def vs(k):
+        return lambda v: ratio_text(v["ratio"].get(k), v["ratio_range"].get(k))
+    cols = [("burst s", f("{:.3f}", "burst_seconds")), ("burst binds/s", f("{:.1f}", "burst_binds_per_s")),
+            ("ms per invocation (p50)", f("{:.1f}", "burst_invocation_p50_ms")),
+            ("ping RTT us (p50)", f("{:.0f}", "burst_rtt_p50_us"))] * b + [
+        (l + " binds/s", f("{}", l + "_binds_per_s")), (l + " p50 us", f("{:.2f}", l + "_p50_us")),
+        (l + " p99 us", f("{:.2f}", l + "_p99_us"))] + [("CM IDs (burst)", f("{}", "cm_ids"))] * b + [
+        ("CM IDs (%s)" % l, f("{}", l + "_cm_ids")), ("slab allocs per bind (%s)" % l, count(
+            l + "_slab_allocs", lambda v: "%.1f" % (v[l + "_slab_allocs"] / rds["loop_binds"])))] + [
+        ("order-3 allocs (burst+loop)", count("burst_order3_allocs", lambda v: str(
+            v["burst_order3_allocs"] + v["loop_order3_allocs"]))), ("burst binds/s vs C", vs("burst_binds_per_s"))] * b + [
+        (l + " binds/s vs C", vs(l + "_binds_per_s")), (l + " p50 vs C", vs(l + "_p50_us"))]
+    return ["| case | %s |" % " | ".join(h for h, _ in cols), "|---" * (len(cols) + 1) + "|"] + [
+        "| %s | %s |" % (c, " | ".join(g(v) for _, g in cols)) for c, v in rds["cases"].items()]
+
+
+def rds_section(rds):
+    return ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds per tight loop, "
+            "%s rounds, %s timed loops per case and round, on CPU %s; counters on in one more loop in the first "
+            "%s rounds. Rates and times: the best round or loop; counts: the median round; ratios (vs C): the "
+            "median of case / c within a round, min–max in brackets. The method: tests/bench/README.md." % tuple(
+                rds[k] for k in ("invocations", "loop_binds", "rounds", "loop_reps", "cpu", "count_rounds")), ""] + (
+        rds_table(rds, "loop") + ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. "
+                                  "Upstream C caches IPv4 addresses only." % rds["loop_binds"], ""]
+        + rds_table(rds, "loop6") + ["", "Ratios are case / c. The burst includes process start-up and the ping "
+                                     "round trip: the bind() calls are a small part of an invocation (see the loop). "
+                                     "The loop times bind() alone (p50/p99) and socket+bind+close (binds/s)."])
 
 
 def rounds_run(jobs, default):
     """How many rounds the jobs ran, in words ("3 rounds", or the groups,
     most rounds first: "5 rounds (0read, 1msread) or 2 (10msread)")."""
-    groups = {}
-    for j in jobs:
-        n = max([len(r.get("rounds", [])) + r.get("rounds_failed", 0) for r in j["results"].values()] + [0])
-        if n:
-            groups.setdefault(n, []).append(j["name"])
-    if len(groups) < 2:
-        return "%s rounds" % (next(iter(groups)) if groups else default if default.isdigit() else "?")
-    parts = ["%d (%s)" % (n, ", ".join(names)) for n, names in sorted(groups.items(), reverse=True)]
-    parts[0] = parts[0].replace(" ", " rounds ", 1)
-    return ", ".join(parts[:-1]) + " or " + parts[-1]
+    n = {j["name"]: max([len(r.get("rounds", [])) + r.get("rounds_failed", 0) for r in j["results"].values()] + [0])
+         for j in jobs}
+    parts = ["%d (%s)" % (k, ", ".join(x for x in n if n[x] == k)) for k in sorted(set(n.values()) - {0}, reverse=True)]
+    if len(parts) < 2:
+        return "%s rounds" % (parts[0].split()[0] if parts else default if default.isdigit() else "?")
+    return (", ".join(parts[:-1]) + " or " + parts[-1]).replace(" ", " rounds ", 1)
 
 
 def placement(jobs):
     """Where fio and the worker kthread ran, in words: "both on CPU 1 in
     0read, 1mswrite; placed by the scheduler in 10mswriteasync"."""
-    pinned, free = {}, [j["name"] for j in jobs if j.get("cpu") is None]
-    for j in (j for j in jobs if j.get("cpu") is not None):
-        pinned.setdefault(j["cpu"], []).append(j["name"])
-    parts = ["both on CPU %d in %s" % (cpu, ", ".join(names)) for cpu, names in sorted(pinned.items())]
-    return "; ".join(parts + (["placed by the scheduler in %s" % ", ".join(free)] if free else [])) or "?"
+    def names(cpu):
+        return ", ".join(j["name"] for j in jobs if j.get("cpu") == cpu)
+    cpus = sorted({j["cpu"] for j in jobs if j.get("cpu") is not None})
+    return "; ".join(["both on CPU %d in %s" % (c, names(c)) for c in cpus]
+                     + ["placed by the scheduler in " + names(None)] * (names(None) != "")) or "?"
 
 
 def report(raw, outdir):
@@ -401,7 +381,7 @@ def report(raw, outdir):
     if st != "ok":
         md += ["**The RDS benchmark failed** (status: %s); see raw/rds.log." % st, ""]
     if rd:
-        md += rds_tables(rd) + [""]
+        md += rds_section(rd) + [""]
     elif st == "ok":
         md += ["The RDS benchmark wrote no rds-raw.txt or rds-params.txt.", ""]
     os.makedirs(outdir, exist_ok=True)

@@ -27,7 +27,7 @@ echo "===== dm-delay: C dm_delay against rust_dm_delay"
 "$BENCH_DIR/dm_delay_bench.sh" "$OUT"
 status dm_delay $?
 echo "===== dm-delay: where a delayed I/O's time goes"
-"$BENCH_DIR/stages.sh" "$OUT"
+"$BENCH_DIR/dm_delay_bench.sh" "$OUT" stages
 status stages $?
 echo "===== RDS"
 "$BENCH_DIR/rds_bench.sh" "$OUT" 2>&1 | tee "$OUT/rds.log"

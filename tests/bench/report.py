@@ -376,7 +376,7 @@ def report(raw, outdir):
     if stages:
         md += ["## dm-delay: where a delayed I/O's time goes", "",
                "One more run of ours, 1 ms O_DIRECT writes at QD1 with fio and the worker pinned, traced with "
-               "the kernel's block, timer and sched events (tests/bench/stages.sh).", ""] + stages + [""]
+               "the kernel's block, timer and sched events (tests/bench/dm_delay_bench.sh stages).", ""] + stages + [""]
     md += ["## RDS: rust_rds_ib_addr", ""]
     if st != "ok":
         md += ["**The RDS benchmark failed** (status: %s); see raw/rds.log." % st, ""]

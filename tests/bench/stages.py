@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Splits each delayed I/O of a stages.sh trace into its stages.
+"""Splits each delayed I/O of a `dm_delay_bench.sh OUTDIR stages` trace into its stages.
 
     stages.py RAWDIR     reads stages-trace.txt and stages-params.txt
                          ("DELAY_DEV ZERO_DEV DELAY", devices as "major,minor")

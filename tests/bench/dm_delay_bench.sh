@@ -6,7 +6,7 @@
 # and OUTDIR/timer_floor.txt, then prints report.py's table. With "stages":
 # one QD1 O_DIRECT 4k write job through ours instead (default 1ms, 5 s),
 # traced with the kernel's block, timer and sched events into
-# OUTDIR/stages-trace.txt and stages-params.txt; stages.py then splits each
+# OUTDIR/stages-trace.txt and stages-params.txt, for report.py to split each
 # I/O into its stages. Environment: BENCH_SECONDS, BENCH_REPEAT, BENCH_JOBS,
 # BENCH_IMPLS, BENCH_PIN, KO_DIR.
 #
@@ -155,7 +155,6 @@ stages() {
 	echo >$T/trace
 	printf '%x\n' $(((1 << $(nproc)) - 1)) >$T/tracing_cpumask
 	echo "$DEVNO ${ZDEVNO/:/,} $delay" >"$OUT/stages-params.txt"
-	python3 "$BENCH_DIR/stages.py" "$OUT"
 }
 
 for job in $JOBS; do

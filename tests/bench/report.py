@@ -12,12 +12,21 @@ import os
 import re
 import sys
 
-from stages import delay_us, table as stages_table
-
 PCTS = {"p50": "50.000000", "p99": "99.000000", "p99_9": "99.900000"}
 WORKER_KEYS = ["cpu_ms_per_s", "cpu_ms_per_s_schedstat", "wakeups_per_io"]
 RATIO_KEYS = ["iops", "pct_of_max", "mean", "p50", "p99", "p99_9"] + WORKER_KEYS
 IMPL_NAME = {"rust": "ours (rust_dm_delay)", "c": "C (dm_delay)"}
+# A line of the stage trace, and the stages of an I/O: fio queues the bio on
+# the delay device (A); the timer that ends the wait (the worker's alarm, or
+# the timer of its sleep) fires (H) and wakes the worker (W); the worker runs
+# (R) and queues the bio on dm-zero (S), which completes it and wakes fio (E);
+# fio runs (F) and queues its next bio (A2). A stage from A is less the delay.
+EV = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+):\s+(\w+):\s+(.*)$")
+STAGES = [("A", "H", "timer fires, after bio queued + delay"), ("H", "W", "timer callback wakes the worker"),
+          ("W", "R", "worker scheduled in"), ("R", "S", "worker takes the bio off the queue"),
+          ("S", "E", "submit to dm-zero until fio is woken"), ("E", "F", "fio scheduled in"),
+          ("F", "A2", "fio: syscall return, accounting, next write"),
+          ("A", "F", "bio queued until fio runs, minus the delay"), ("A", "A2", "one I/O, minus the delay")]
 
 
 # Statistics. A rate or a time is the best round's (interference from the
@@ -52,6 +61,11 @@ def read_kv(raw, name, sep="="):
 def number(s):
     """s as an int or a float, else None ("-")."""
     return int(s) if re.fullmatch(r"-?\d+", s) else float(s) if re.fullmatch(r"-?\d*\.?\d+(e[-+]?\d+)?", s) else None
+
+
+def delay_us(arg):
+    """A delay argument ("10", "3ms", "250us") in microseconds."""
+    return int(arg[:-2]) if arg.endswith("us") else int(arg[:-2] if arg.endswith("ms") else arg) * 1000
 
 
 def result(run, raw, theo):
@@ -147,24 +161,64 @@ def dm_delay(raw):
     return {"benchmark": "dm-delay", "jobs": list(jobs.values())}
 
 
-def g6(x):
-    return None if x is None else float("%.6g" % x)
-
-
-def pick(key, values):
-    """The best of a rate's or a time's values, else the median (the lower
-    middle one of an even number)."""
-    if not values:
+def stages(raw):
+    """The stages' table, as lines, from stages-trace.txt and stages-params.txt
+    ("DELAY_DEV ZERO_DEV DELAY", devices as "major,minor"), or None without."""
+    try:
+        with open(os.path.join(raw, "stages-params.txt")) as f:
+            ddev, zdev, delay = f.read().split()
+        with open(os.path.join(raw, "stages-trace.txt")) as f:
+            text = f.read().splitlines()
+    except (OSError, ValueError):
         return None
-    if key.endswith("_per_s"):
-        return max(values)
-    return min(values) if re.search("(_us|_seconds)$", key) else sorted(values)[(len(values) - 1) // 2]
+    delay, ios, cur, skipped = delay_us(delay), [], None, 0
+    # The worker's alarm; without one (a worker that sleeps to its deadline), the timer of a sleep.
+    timer = "7kthread5Waker" if any("7kthread5Waker" in l for l in text) else "function=hrtimer_wakeup"
+    for m in filter(None, map(EV.match, text)):
+        cpu, t, ev, rest = m.group(3), float(m.group(4)) * 1e6, m.group(5), m.group(6)
+        if ev == "block_bio_queue" and rest.startswith(ddev + " "):
+            if cur and all(k in cur for k in "AHWRSEF"):
+                cur["A2"] = t
+                ios.append(cur)
+            elif cur:
+                skipped += 1
+            cur = {"A": t, "cpuA": cpu}
+            continue
+        # The stages come in order: only the first one not yet seen can be next.
+        k = cur and next((k for k in "HWRSEF" if k not in cur), None)
+        if k and {
+            "H": lambda: ev == "hrtimer_expire_entry" and timer in rest,
+            "W": lambda: ev == "sched_wakeup" and "comm=kdelayd-rs" in rest,
+            "R": lambda: ev == "sched_switch" and "next_comm=kdelayd-rs" in rest,
+            "S": lambda: ev == "block_bio_queue" and rest.startswith(zdev + " "),
+            "E": lambda: ev == "sched_wakeup" and "comm=fio" in rest,
+            "F": lambda: ev == "sched_switch" and "next_comm=fio" in rest,
+        }[k]():
+            cur[k], cur["cpu" + k] = t, cpu
+    if not ios:
+        return ["No complete I/O in the trace."]
+    out = [f"{len(ios)} I/Os traced ({skipped} incomplete), delay {delay} µs; µs per stage", "",
+           "| stage | p10 | p50 | p90 |", "|---|---:|---:|---:|"]
+    for a, b, name in STAGES:
+        v = sorted(io[b] - io[a] - (delay if a == "A" else 0) for io in ios)
+        out.append("| %s | %s |" % (name, " | ".join("%.0f" % v[min(len(v) - 1, int(f * len(v)))]
+                                                     for f in (0.1, 0.5, 0.9))))
+    return out + [""] + [f"{what} on another CPU than the one fio queued the bio on for "
+                         f"{sum(io['cpu' + k] != io['cpuA'] for io in ios)} of {len(ios)} I/Os."
+                         for k, what in (("H", "The timer fired"), ("R", "The worker ran"))]
 
 
 def rds(raw):
     """The RDS summary of RAWDIR, or None without rds-raw.txt and rds-params.txt.
     Loops pair with the same loop of c's same round; tcp_floor's round r (run
     first) with c's round r. The figures have 6 significant digits."""
+    def g6(x):
+        return None if x is None else float("%.6g" % x)
+
+    def pick(key, values):  # the best of a rate's or a time's values, else the median (the lower middle one)
+        if not values or key.endswith("_per_s"):
+            return max(values) if values else None
+        return min(values) if re.search("(_us|_seconds)$", key) else sorted(values)[(len(values) - 1) // 2]
     rows, keys, inv, p = {}, [], {}, {k: int(v) for k, v in read_kv(raw, "rds-params.txt").items()}
     for w in lines(raw, "rds-raw.txt"):
         if len(w) == 4 and number(w[3]) is not None:
@@ -238,14 +292,16 @@ def job_table(j):
     out += ["| | " + " | ".join(IMPL_NAME[k] for k in res)
             + (" | ours / C (median of the rounds' ratios, min–max) |" if both else " |"),
             "|---" + "|---:" * (len(res) + both) + "|", row("IOPS (best round)", "iops", key="iops"),
-            row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])), lambda v: v or "-")]
+            row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])),
+                lambda v: v or "-")]
     out += ["| ours / C of IOPS in each round |  |  | %s |" % ", ".join(map(f2, j["ratio_rounds"]))] if both else []
     out += [row("theoretical maximum IOPS", lambda r: j["theoretical_iops"]),
             row("% of theoretical maximum", "pct_of_max", f1, "pct_of_max")]
     if any("achievable_iops" in r for r in res.values()):
         out += [row("achievable IOPS: 1 / (delays per I/O × delay + I/O path latency at delay 0)", "achievable_iops"),
                 row("% of achievable", "pct_of_achievable", f1)]
-    out += [row("%s completion latency (µs)" % k.replace("_", "."), "clat_us." + k, key=k) for k in ["mean"] + list(PCTS)]
+    out += [row("%s completion latency (µs)" % k.replace("_", "."), "clat_us." + k, key=k)
+            for k in ["mean"] + list(PCTS)]
     out += [row("mean latency − requested delay", lambda r: r, lambda r: "%+.0f µs" % r["error_us"] + (
                 "" if r["error_pct"] is None else " (%+.1f%%)" % r["error_pct"])),
             row("p50 latency − requested delay (µs)", "p50_error_us"),
@@ -266,17 +322,19 @@ def job_table(j):
 
 
 def summary_table(jobs):
-    out = ["| job | workload | delay | max IOPS | achievable IOPS | IOPS ours | IOPS C "
+    """A row per job: its rounds, the CPU fio and the worker were pinned to, ours and C side by side."""
+    out = ["| job | workload | delay | rounds | CPU | max IOPS | achievable IOPS | IOPS ours | IOPS C "
            "| ours / C (median of rounds, min–max) | mean µs ours | mean µs C | p50 − delay µs ours "
            "| p50 − delay µs C | VM timer floor p50 µs | p99 µs ours | p99 µs C "
-           "| worker CPU ms/s ours | C | wake-ups per I/O ours | C |", "|---|---|---:" + "|---:" * 16 + "|"]
+           "| worker CPU ms/s ours | C | wake-ups per I/O ours | C |", "|---|---|---:" + "|---:" * 18 + "|"]
     for j in jobs:
         r, c = j["results"].get("rust") or {}, j["results"].get("c") or {}
+        n = max([len(x.get("rounds", [])) + x.get("rounds_failed", 0) for x in j["results"].values()] + [0])
 
         def both(fmt, *path):
             return [fmt(get(r, *path)), fmt(get(c, *path)) if c else "n/a"]
-        cells = [j["name"], workload(j), delay_text(j["delay_us"]), f0(j["theoretical_iops"]),
-                 f0(get(r, "achievable_iops"))] + both(f0, "iops")
+        cells = [j["name"], workload(j), delay_text(j["delay_us"]), str(n), "any" if j["cpu"] is None else str(
+            j["cpu"]), f0(j["theoretical_iops"]), f0(get(r, "achievable_iops"))] + both(f0, "iops")
         cells += [ratio_text(get(j, "ratio", "iops"), get(j, "ratio_range", "iops")) if c else ""]
         cells += both(f0, "clat_us", "mean") + both(f0, "p50_error_us") + [f0(get(j, "timer_floor_us", "p50"))]
         cells += both(f0, "clat_us", "p99") + both(f2, "worker", "cpu_ms_per_s_schedstat")
@@ -284,70 +342,47 @@ def summary_table(jobs):
     return out
 
 
-def rds_table(rds, l):
-    """The table of RDS loop l: "loop" (IPv4, with the burst's columns) or "loop6"."""
-    b = l == "loop"
+def rds_tables(rds):
+    """The RDS section: a table over IPv4 (loop, with the burst), one over IPv6 (loop6)."""
+    def cell(v, k, spec):  # spec: a format, "vs" (the ratio to c), "per bind" or "+loop" (a count, - if not taken)
+        x = v.get(k)
+        if spec == "vs":
+            return ratio_text(v["ratio"].get(k), v["ratio_range"].get(k))
+        if spec in ("per bind", "+loop"):
+            return "-" if x is None or x < 0 else "%.1f" % (x / rds["loop_binds"]) if spec == "per bind" else str(
+                x + v["loop_order3_allocs"])
+        return fmt(spec)(x)
 
-    def f(spec, k):
-        return lambda v: fmt(spec)(v.get(k))
-
-    def count(k, g):  # "-" for a count that could not be taken (-1)
-        return lambda v: "-" if v.get(k) is None or v[k] < 0 else g(v)
-
-    def vs(k):
-        return lambda v: ratio_text(v["ratio"].get(k), v["ratio_range"].get(k))
-    cols = [("burst s", f("{:.3f}", "burst_seconds")), ("burst binds/s", f("{:.1f}", "burst_binds_per_s")),
-            ("ms per invocation (p50)", f("{:.1f}", "burst_invocation_p50_ms")),
-            ("ping RTT us (p50)", f("{:.0f}", "burst_rtt_p50_us"))] * b + [
-        (l + " binds/s", f("{}", l + "_binds_per_s")), (l + " p50 us", f("{:.2f}", l + "_p50_us")),
-        (l + " p99 us", f("{:.2f}", l + "_p99_us"))] + [("CM IDs (burst)", f("{}", "cm_ids"))] * b + [
-        ("CM IDs (%s)" % l, f("{}", l + "_cm_ids")), ("slab allocs per bind (%s)" % l, count(
-            l + "_slab_allocs", lambda v: "%.1f" % (v[l + "_slab_allocs"] / rds["loop_binds"])))] + [
-        ("order-3 allocs (burst+loop)", count("burst_order3_allocs", lambda v: str(
-            v["burst_order3_allocs"] + v["loop_order3_allocs"]))), ("burst binds/s vs C", vs("burst_binds_per_s"))] * b + [
-        (l + " binds/s vs C", vs(l + "_binds_per_s")), (l + " p50 vs C", vs(l + "_p50_us"))]
-    return ["| case | %s |" % " | ".join(h for h, _ in cols), "|---" * (len(cols) + 1) + "|"] + [
-        "| %s | %s |" % (c, " | ".join(g(v) for _, g in cols)) for c, v in rds["cases"].items()]
-
-
-def rds_section(rds):
+    def table(l):
+        b = l == "loop"  # with the burst's columns
+        cols = [("burst s", "burst_seconds", "{:.3f}"), ("burst binds/s", "burst_binds_per_s", "{:.1f}"),
+                ("ms per invocation (p50)", "burst_invocation_p50_ms", "{:.1f}"),
+                ("ping RTT us (p50)", "burst_rtt_p50_us", "{:.0f}")] * b
+        cols += [(l + " binds/s", l + "_binds_per_s", "{}"), (l + " p50 us", l + "_p50_us", "{:.2f}"),
+                 (l + " p99 us", l + "_p99_us", "{:.2f}")] + [("CM IDs (burst)", "cm_ids", "{}")] * b
+        cols += [("CM IDs (%s)" % l, l + "_cm_ids", "{}"),
+                 ("slab allocs per bind (%s)" % l, l + "_slab_allocs", "per bind")]
+        cols += [("order-3 allocs (burst+loop)", "burst_order3_allocs", "+loop"),
+                 ("burst binds/s vs C", "burst_binds_per_s", "vs")] * b
+        cols += [(l + " binds/s vs C", l + "_binds_per_s", "vs"), (l + " p50 vs C", l + "_p50_us", "vs")]
+        return ["| case | %s |" % " | ".join(h for h, _, _ in cols), "|---" * (len(cols) + 1) + "|"] + [
+            "| %s | %s |" % (c, " | ".join(cell(v, k, spec) for _, k, spec in cols)) for c, v in rds["cases"].items()]
     return ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds per tight loop, "
             "%s rounds, %s timed loops per case and round, on CPU %s; counters on in one more loop in the first "
             "%s rounds. Rates and times: the best round or loop; counts: the median round; ratios (vs C): the "
             "median of case / c within a round, min–max in brackets. The method: tests/bench/README.md." % tuple(
                 rds[k] for k in ("invocations", "loop_binds", "rounds", "loop_reps", "cpu", "count_rounds")), ""] + (
-        rds_table(rds, "loop") + ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. "
-                                  "Upstream C caches IPv4 addresses only." % rds["loop_binds"], ""]
-        + rds_table(rds, "loop6") + ["", "Ratios are case / c. The burst includes process start-up and the ping "
-                                     "round trip: the bind() calls are a small part of an invocation (see the loop). "
-                                     "The loop times bind() alone (p50/p99) and socket+bind+close (binds/s)."])
-
-
-def rounds_run(jobs, default):
-    """How many rounds the jobs ran, in words ("3 rounds", or the groups,
-    most rounds first: "5 rounds (0read, 1msread) or 2 (10msread)")."""
-    n = {j["name"]: max([len(r.get("rounds", [])) + r.get("rounds_failed", 0) for r in j["results"].values()] + [0])
-         for j in jobs}
-    parts = ["%d (%s)" % (k, ", ".join(x for x in n if n[x] == k)) for k in sorted(set(n.values()) - {0}, reverse=True)]
-    if len(parts) < 2:
-        return "%s rounds" % (parts[0].split()[0] if parts else default if default.isdigit() else "?")
-    return (", ".join(parts[:-1]) + " or " + parts[-1]).replace(" ", " rounds ", 1)
-
-
-def placement(jobs):
-    """Where fio and the worker kthread ran, in words: "both on CPU 1 in
-    0read, 1mswrite; placed by the scheduler in 10mswriteasync"."""
-    def names(cpu):
-        return ", ".join(j["name"] for j in jobs if j.get("cpu") == cpu)
-    cpus = sorted({j["cpu"] for j in jobs if j.get("cpu") is not None})
-    return "; ".join(["both on CPU %d in %s" % (c, names(c)) for c in cpus]
-                     + ["placed by the scheduler in " + names(None)] * (names(None) != "")) or "?"
+        table("loop") + ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. "
+                         "Upstream C caches IPv4 addresses only." % rds["loop_binds"], ""] + table("loop6")
+        + ["", "Ratios are case / c. The burst includes process start-up and the ping round trip: the bind() calls "
+           "are a small part of an invocation (see the loop). The loop times bind() alone (p50/p99) and "
+           "socket+bind+close (binds/s)."])
 
 
 def report(raw, outdir):
     meta, host = read_kv(raw, "meta.txt"), read_kv(raw, "host.txt")
     status = {k: v.strip() for k, v in read_kv(raw, "status.txt", " ").items()}
-    dm, rd = dm_delay(raw), rds(raw)
+    dm, rd, st_table = dm_delay(raw), rds(raw), stages(raw)
     jobs, st = (dm or {}).get("jobs", []), status.get("rds", "not run")
     md = ["# rust-dm-rds benchmarks", "",
           "- kernel: `%s` (%s test kernel, %s)" % (meta.get("uname", "unknown: the guest did not start"),
@@ -355,8 +390,8 @@ def report(raw, outdir):
           "- date: %s" % meta.get("date", host.get("date", "?")),
           "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
               meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024, host.get("host", "")),
-          "- fio: %s s per run; per job %s" % (meta.get("seconds", "?"), rounds_run(jobs, meta.get("repeat", "?"))),
-          "- fio and the target's worker kthread: %s" % placement(jobs),
+          "- fio: %s s per run; the summary gives each job's rounds and the CPU that fio and the target's "
+          "worker kthread were pinned to (any: placed by the scheduler)" % meta.get("seconds", "?"),
           "- kernel command line: %s" % (
               "`%s` added (a fixed address layout: under TCG where code lands moves what it costs)"
               % meta["cmdline"] if meta.get("cmdline") else "nothing added (KASLR on)"),
@@ -372,16 +407,16 @@ def report(raw, outdir):
                "column: tests/bench/README.md.", ""] + summary_table(jobs) + [""]
         for j in jobs:
             md += job_table(j) + [""]
-    stages = stages_table(raw)
-    if stages:
+    if st_table:
         md += ["## dm-delay: where a delayed I/O's time goes", "",
                "One more run of ours, 1 ms O_DIRECT writes at QD1 with fio and the worker pinned, traced with "
-               "the kernel's block, timer and sched events (tests/bench/dm_delay_bench.sh stages).", ""] + stages + [""]
+               "the kernel's block, timer and sched events (tests/bench/dm_delay_bench.sh stages).", ""]
+        md += st_table + [""]
     md += ["## RDS: rust_rds_ib_addr", ""]
     if st != "ok":
         md += ["**The RDS benchmark failed** (status: %s); see raw/rds.log." % st, ""]
     if rd:
-        md += rds_section(rd) + [""]
+        md += rds_tables(rd) + [""]
     elif st == "ok":
         md += ["The RDS benchmark wrote no rds-raw.txt or rds-params.txt.", ""]
     os.makedirs(outdir, exist_ok=True)

@@ -44,18 +44,14 @@ DMS="dmsetup --noudevsync"
 export DM_DISABLE_UDEV=1
 udevadm control --exit >/dev/null 2>&1 # udev would probe each new device through the delay
 
-unload_all() {
+# Loads implementation $1 alone (both register the target name "delay"), or
+# none ("-").
+load() {
 	local m
 	for m in dm_delay rust_dm_delay; do
 		grep -q "^$m " /proc/modules && rmmod "$m"
 	done
-	return 0
-}
-
-# Loads implementation $1 alone: both register the target name "delay".
-load() {
-	unload_all
-	if [ "$1" = c ]; then modprobe dm_delay; else insmod "$KO_DIR/rust_dm_delay.ko"; fi
+	case $1 in c) modprobe dm_delay ;; rust) insmod "$KO_DIR/rust_dm_delay.ko" ;; esac
 }
 
 # "utime+stime(ticks) sum_exec_runtime(ns) times-scheduled-in" of pid $1
@@ -68,7 +64,7 @@ cpu_of() {
 	echo "$((s[11] + s[12])) $ns $runs"
 }
 
-trap '$DMS remove "$DEV" >/dev/null 2>&1; $DMS remove "$ZERO" >/dev/null 2>&1; unload_all' EXIT
+trap '$DMS remove "$DEV" >/dev/null 2>&1; $DMS remove "$ZERO" >/dev/null 2>&1; load -' EXIT
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
@@ -157,9 +153,7 @@ stages() {
 	echo "$DEVNO ${ZDEVNO/:/,} $delay" >"$OUT/stages-params.txt"
 }
 
-for job in $JOBS; do
-	grep -q "^$job " <<<"$JOBS_TABLE" || { echo "unknown job $job" >&2; exit 1; }
-done
+for job in $JOBS; do grep -q "^$job " <<<"$JOBS_TABLE" || { echo "unknown job $job" >&2; exit 1; }; done
 mkdir -p "$OUT/fio"
 modprobe dm_zero || exit 1
 echo "0 $SIZE zero" | $DMS create "$ZERO" && $DMS mknodes "$ZERO" || exit 1
@@ -199,6 +193,6 @@ for ((round = 1; round <= maxrounds; round++)); do
 		done
 	done
 done
-unload_all
+load -
 
 python3 "$BENCH_DIR/report.py" "$OUT"

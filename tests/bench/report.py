@@ -174,6 +174,10 @@ def stages(raw):
     delay, ios, cur, skipped = delay_us(delay), [], None, 0
     # The worker's alarm; without one (a worker that sleeps to its deadline), the timer of a sleep.
     timer = "7kthread5Waker" if any("7kthread5Waker" in l for l in text) else "function=hrtimer_wakeup"
+    want = {k: (ev, re.compile(p)) for k, ev, p in (  # each stage's event and a pattern in its text
+        ("H", "hrtimer_expire_entry", re.escape(timer)), ("W", "sched_wakeup", "comm=kdelayd-rs"),
+        ("R", "sched_switch", "next_comm=kdelayd-rs"), ("S", "block_bio_queue", "^" + re.escape(zdev + " ")),
+        ("E", "sched_wakeup", "comm=fio"), ("F", "sched_switch", "next_comm=fio"))}
     for m in filter(None, map(EV.match, text)):
         cpu, t, ev, rest = m.group(3), float(m.group(4)) * 1e6, m.group(5), m.group(6)
         if ev == "block_bio_queue" and rest.startswith(ddev + " "):
@@ -186,14 +190,7 @@ def stages(raw):
             continue
         # The stages come in order: only the first one not yet seen can be next.
         k = cur and next((k for k in "HWRSEF" if k not in cur), None)
-        if k and {
-            "H": lambda: ev == "hrtimer_expire_entry" and timer in rest,
-            "W": lambda: ev == "sched_wakeup" and "comm=kdelayd-rs" in rest,
-            "R": lambda: ev == "sched_switch" and "next_comm=kdelayd-rs" in rest,
-            "S": lambda: ev == "block_bio_queue" and rest.startswith(zdev + " "),
-            "E": lambda: ev == "sched_wakeup" and "comm=fio" in rest,
-            "F": lambda: ev == "sched_switch" and "next_comm=fio" in rest,
-        }[k]():
+        if k and ev == want[k][0] and want[k][1].search(rest):
             cur[k], cur["cpu" + k] = t, cpu
     if not ios:
         return ["No complete I/O in the trace."]

@@ -13,10 +13,7 @@
 
 . "$(dirname "$0")/../rds_lib.sh"
 
-die() {
-	echo "rds_bench: $*" >&2
-	exit 1
-}
+die() { echo "rds_bench: $*" >&2; exit 1; }
 
 T_START=${EPOCHREALTIME/./}
 # Logs with the seconds since the start.
@@ -43,8 +40,6 @@ EV=$TRACING/events/kmem/mm_page_alloc
 SLAB_EVENTS="kmalloc kmem_cache_alloc"
 SLAB_HIST='hist:keys=common_type:vals=hitcount'
 
-cm_ctr() { cat "$DBG/cm_ids_created" 2>/dev/null; } # nothing when not loaded
-
 # Starts counting CM IDs, rdma_bind_addr calls, order-3 page allocations and
 # slab allocations (with CONFIG_HIST_TRIGGERS).
 count_start() {
@@ -64,7 +59,7 @@ count_start() {
 		echo "!$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
 		echo "$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
 	done
-	_cm0=$(cm_ctr)
+	_cm0=$(cat "$DBG/cm_ids_created" 2>/dev/null) # our counter, when loaded
 }
 
 # count_stop CASE P Q: stops counting; prints the rows "CASE Pcm_ids N",
@@ -74,7 +69,7 @@ count_stop() {
 	local cm cm1 o3=-1 bind e f n=-1
 	cm=$(prof_hits __rdma_create_kernel_id)
 	bind=$(prof_hits rdma_bind_addr)
-	cm1=$(cm_ctr)
+	cm1=$(cat "$DBG/cm_ids_created" 2>/dev/null)
 	[ -n "$cm1" ] && cm=$((cm1 - _cm0))
 	for e in $SLAB_EVENTS; do
 		f=$TRACING/events/kmem/$e/hist
@@ -139,9 +134,8 @@ measure() {
 	t1=$(date +%s.%N)
 	c=$(count_stop "$name" "" burst_)
 	{
-		echo "$name burst_seconds $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-		echo "$name burst_pongs $pongs"
-		echo "$c"
+		printf '%s\n' "$name burst_seconds $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
+			"$name burst_pongs $pongs" "$c"
 		loops "$name" loop "$addr"
 		# Upstream's own fast path knows IPv4 addresses only.
 		rds_bind "$addr6" >/dev/null || say "$name: warm-up bind to $addr6 failed"
@@ -170,9 +164,7 @@ mod_remove "$LP"
 modprobe -q veth && modprobe -q rds_tcp && modprobe -q rdma_cm || die "cannot load veth, rds_tcp and rdma_cm"
 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 veth_setup tveth0 tveth1 "" "" "$T4" 198.51.100.2 fd01::1 fd01::2 fe80::11 fe80::12
-for ((r = 1; r <= ROUNDS; r++)); do
-	measure $r tcp_floor "$T4" fd01::1
-done
+for ((r = 1; r <= ROUNDS; r++)); do measure $r tcp_floor "$T4" fd01::1; done
 
 rds_setup || die "soft-RoCE setup failed"
 for ((r = 1; r <= ROUNDS; r++)); do

@@ -1,14 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The dm-delay benchmark, in the test VM: fio over a delay target on top of a
-# 1 TiB dm-zero device, C dm_delay then rust_dm_delay in each round. Writes
-# OUTDIR/dm_delay_runs.tsv (a row per fio run), OUTDIR/fio/*.json (fio json+)
-# and OUTDIR/timer_floor.txt, then prints report.py's table. With "stages":
-# one QD1 O_DIRECT 4k write job through ours instead (default 1ms, 5 s),
-# traced with the kernel's block, timer and sched events into
-# OUTDIR/stages-trace.txt and stages-params.txt, for report.py to split each
-# I/O into its stages. Environment: BENCH_SECONDS, BENCH_REPEAT, BENCH_JOBS,
-# BENCH_IMPLS, BENCH_PIN, KO_DIR.
+# 1 TiB dm-zero device, C dm_delay then rust_dm_delay in each round; writes
+# OUTDIR/dm_delay_runs.tsv (a row per fio run), fio/*.json (fio json+) and
+# timer_floor.txt, then prints report.py's table. "stages": one QD1 O_DIRECT
+# 4k write job through ours (1ms, 5 s by default; pinned unless STAGES_PIN=0)
+# traced with the kernel's block, timer and sched events, into
+# stages-trace.txt and stages-params.txt. Environment: BENCH_SECONDS,
+# BENCH_REPEAT, BENCH_JOBS, BENCH_IMPLS, BENCH_PIN, STAGES_PIN, KO_DIR.
 #
 #   dm_delay_bench.sh OUTDIR [stages [DELAY [SECONDS]]]
 
@@ -86,9 +85,7 @@ delay_dev() {
 	PIDS=$(pgrep "^${WORKER[$1]}") CPU=- PIN=()
 	[ "${BENCH_PIN:-1}" = 1 ] && [ "$3" -eq 1 ] || return 0
 	CPU=$PIN_CPU PIN=(--cpus_allowed="$PIN_CPU")
-	for p in $PIDS; do
-		taskset -pc "$CPU" "$p" >/dev/null || echo "  cannot pin worker $p to CPU $CPU" >&2
-	done
+	for p in $PIDS; do taskset -pc "$CPU" "$p" >/dev/null || echo "  cannot pin worker $p to CPU $CPU" >&2; done
 }
 
 # run_one IMPL JOB ROUND DELAY RW DIRECT NUMJOBS IODEPTH IOENGINE: one fio run
@@ -134,7 +131,7 @@ stages() {
 	local delay=${1:-1ms} SECS=${2:-5} T=/sys/kernel/tracing e
 	local events="sched/sched_switch sched/sched_wakeup timer/hrtimer_expire_entry block/block_bio_queue"
 	[ -d $T/events ] || mount -t tracefs nodev $T || return 1
-	load rust && delay_dev rust "$delay" 1 || return 1
+	load rust && BENCH_PIN=${STAGES_PIN:-1} delay_dev rust "$delay" 1 || return 1
 	[ "$CPU" = - ] || printf '%x\n' $((1 << CPU)) >$T/tracing_cpumask
 	echo 0 >$T/tracing_on
 	echo >$T/trace

@@ -1,26 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The RDS bind benchmark, in the test VM. Cases: tcp_floor (rds_tcp on a veth
-# address, all its rounds before rds_rdma is loaded), then in each round c
-# (upstream), ours_fast0 (rust_rds_ib_addr, fast_path=0) and ours_fast1. Per
-# case: a burst of rds-ping invocations, then tight loops of rds-bind -t over
-# IPv4 (loop) and IPv6 (loop6), timed with no tracing on or counted (CM IDs,
-# allocations). Writes OUTDIR/rds-raw.txt ("round case metric value"),
-# rds-invocations.txt ("round case i microseconds rtt_us") and
-# rds-params.txt. Environment: RDS_BENCH_*, KO_DIR.
-#
-#   rds_bench.sh OUTDIR
+# rds_bench.sh OUTDIR: the RDS bind benchmark, in the test VM. Cases: tcp_floor
+# (rds_tcp on a veth, all its rounds before rds_rdma is loaded), then per round
+# c (upstream), ours_fast0 and ours_fast1 (rust_rds_ib_addr, fast_path=0/1):
+# a burst of rds-ping invocations, then rds-bind -t loops over IPv4 (loop) and
+# IPv6 (loop6), timed or counted (CM IDs, allocations). Writes OUTDIR/rds-raw.txt
+# ("round case metric value"), rds-invocations.txt ("round case i microseconds
+# rtt_us") and rds-params.txt. Environment: RDS_BENCH_*, KO_DIR.
 
 . "$(dirname "$0")/../rds_lib.sh"
 
-die() { echo "rds_bench: $*" >&2; exit 1; }
-
-T_START=${EPOCHREALTIME/./}
-# Logs with the seconds since the start.
-say() {
-	local t=$((${EPOCHREALTIME/./} - T_START))
-	printf 'rds_bench: [%d.%03d] %s\n' $((t / 1000000)) $((t / 1000 % 1000)) "$*" >&2
-}
+say() { echo "rds_bench: $*" >&2; }
+die() { say "$*"; exit 1; }
 
 OUTDIR=${1:?usage: rds_bench.sh OUTDIR}
 N=${RDS_BENCH_INVOCATIONS:-66}
@@ -63,8 +54,7 @@ count_start() {
 }
 
 # count_stop CASE P Q: stops counting; prints the rows "CASE Pcm_ids N",
-# Prdma_bind_addr_calls, Qorder3_allocs and Qslab_allocs, -1 for what it
-# cannot count.
+# Prdma_bind_addr_calls, Qorder3_allocs and Qslab_allocs (-1: not counted).
 count_stop() {
 	local cm cm1 o3=-1 bind e f n=-1
 	cm=$(prof_hits __rdma_create_kernel_id)
@@ -152,7 +142,6 @@ trap 'rm -rf "$SCRATCH"' EXIT
 INV=$SCRATCH/rds-invocations.txt
 PING_OUT=$SCRATCH/rds-ping.out
 : >"$OUTDIR/rds-raw.txt"
-: >"$INV"
 
 say "uname: $(uname -r); $ROUNDS rounds of $N invocations and $LOOP loop binds; KO_DIR=$KO_DIR"
 grep -q '^rds_rdma ' /proc/modules &&

@@ -1,15 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The dm-delay benchmark, in the test VM: fio over a delay target on top of a
-# 1 TiB dm-zero device, C dm_delay then rust_dm_delay in each round; writes
-# OUTDIR/dm_delay_runs.tsv (a row per fio run), fio/*.json (fio json+) and
-# timer_floor.txt, then prints report.py's table. "stages": one QD1 O_DIRECT
-# 4k write job through ours (1ms, 5 s by default; pinned unless STAGES_PIN=0)
-# traced with the kernel's block, timer and sched events, into
-# stages-trace.txt and stages-params.txt. Environment: BENCH_SECONDS,
-# BENCH_REPEAT, BENCH_JOBS, BENCH_IMPLS, BENCH_PIN, STAGES_PIN, KO_DIR.
-#
-#   dm_delay_bench.sh OUTDIR [stages [DELAY [SECONDS]]]
+# dm_delay_bench.sh OUTDIR [stages [DELAY [SECONDS]]], in the test VM: fio over
+# a delay target on a 1 TiB dm-zero device, C dm_delay then rust_dm_delay each
+# round; writes OUTDIR/dm_delay_runs.tsv (a row per fio run), fio/*.json (json+)
+# and timer_floor.txt, then prints report.py's table. stages: a QD1 O_DIRECT 4k
+# write job through ours (default 1ms, 5 s; pinned unless STAGES_PIN=0), traced
+# (block, timer, sched events) into stages-trace.txt and stages-params.txt.
+# Environment: BENCH_{SECONDS,REPEAT,JOBS,IMPLS,PIN}, STAGES_PIN, KO_DIR.
 
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -33,8 +30,7 @@ JOBS_TABLE='
 500uswrite      500us  randwrite 1 1  1  psync  rust 1
 '
 JOBS=${BENCH_JOBS:-$(echo "$JOBS_TABLE" | awk 'NF { print $1 }')}
-# Each implementation's module and worker kthread (C starts
-# dm-delay-flush-worker when every delay is under 50 ms).
+# Modules and worker kthreads (C starts dm-delay-flush-worker if all delays < 50 ms).
 declare -A MODULE=([c]=dm_delay [rust]=rust_dm_delay) WORKER=([c]=dm-delay-flush- [rust]=kdelayd-rs)
 SIZE=2147483648 # sectors: random 4k reads practically never hit a cached page
 DEV=dmd_bench
@@ -43,8 +39,7 @@ DMS="dmsetup --noudevsync"
 export DM_DISABLE_UDEV=1
 udevadm control --exit >/dev/null 2>&1 # udev would probe each new device through the delay
 
-# Loads implementation $1 alone (both register the target name "delay"), or
-# none ("-").
+# Loads implementation $1 alone (both register the target "delay"), or none (-).
 load() {
 	local m
 	for m in dm_delay rust_dm_delay; do
@@ -76,8 +71,8 @@ fio_job() {
 
 # delay_dev IMPL DELAY NUMJOBS: creates $DEV, DELAY over dm-zero; sets DEVNO
 # (major,minor), PIDS (IMPL's worker kthreads), CPU and PIN (fio's options):
-# with one fio job and BENCH_PIN=1 (the default), fio and the workers run on
-# the last CPU, else where the scheduler puts them (CPU -).
+# fio and the workers on the last CPU for one fio job and BENCH_PIN=1 (the
+# default), else left to the scheduler (CPU -).
 delay_dev() {
 	local p
 	echo "0 $SIZE delay $ZDEVNO 0 $2" | $DMS create "$DEV" && $DMS mknodes "$DEV" || return 1
@@ -88,11 +83,9 @@ delay_dev() {
 	for p in $PIDS; do taskset -pc "$CPU" "$p" >/dev/null || echo "  cannot pin worker $p to CPU $CPU" >&2; done
 }
 
-# run_one IMPL JOB ROUND DELAY RW DIRECT NUMJOBS IODEPTH IOENGINE: one fio run
-# and its row.
+# run_one IMPL JOB ROUND DELAY RW DIRECT NUMJOBS IODEPTH IOENGINE: a fio run, its row.
 run_one() {
 	local impl=$1 nj=$7 pid comm b a d0 d1 t0 t1 rc=0 extra=() out=$OUT/fio/$1-$2-$3
-
 	delay_dev "$impl" "$4" "$nj" || return 1
 	pid=${PIDS%%$'\n'*}
 	comm=$(cat "/proc/${pid:-0}/comm" 2>/dev/null) || comm=${WORKER[$impl]}
@@ -108,10 +101,9 @@ run_one() {
 	read -ra d1 <"/sys/block/dm-${DEVNO#*,}/stat"
 	$DMS remove --retry "$DEV" >/dev/null 2>&1
 	# shellcheck disable=SC2086
-	printf '%s\t' "${@:1:9}" "$SECS" "${pid:--}" "$(echo "$PIDS" | grep -c .)" "$comm" $b $a \
-		"$(getconf CLK_TCK)" "${d0[0]}" "${d0[4]}" "${d1[0]}" "${d1[4]}" "$(((t1 - t0) / 1000))" "$CPU" \
+	echo "$(printf '%s\t' "${@:1:9}" "$SECS" "${pid:--}" "$(echo "$PIDS" | grep -c .)" "$comm" $b $a \
+		"$(getconf CLK_TCK)" "${d0[0]}" "${d0[4]}" "${d1[0]}" "${d1[4]}" "$(((t1 - t0) / 1000))" "$CPU")$rc" \
 		>>"$OUT/dm_delay_runs.tsv"
-	echo "$rc" >>"$OUT/dm_delay_runs.tsv"
 	return "$rc"
 }
 
@@ -171,19 +163,16 @@ fio_job warm-up "/dev/mapper/$ZERO" randread 0 1 1 psync --output-format=terse >
 	echo "  warm-up failed, see $OUT/fio/warm-up.txt" >&2
 
 # Round after round, each job that has that many rounds, C then ours.
-n=$(echo "$JOBS" | wc -w)
 maxrounds=${BENCH_REPEAT:-$(awk 'NF && $9 > m { m = $9 } END { print m }' <<<"$JOBS_TABLE")}
 for ((round = 1; round <= maxrounds; round++)); do
-	i=0
 	for job in $JOBS; do
-		i=$((i + 1))
 		read -r _ delay rw direct nj qd eng impls rounds <<<"$(grep "^$job " <<<"$JOBS_TABLE")"
 		rounds=${BENCH_REPEAT:-$rounds}
 		[ "$round" -le "$rounds" ] || continue
 		timer_floor "$delay"
 		for impl in ${BENCH_IMPLS:-c rust}; do
 			case ",$impls," in *",$impl,"*) ;; *) continue ;; esac
-			echo "[$i/$n] $job, round $round/$rounds: ${MODULE[$impl]}, $SECS s" >&2
+			echo "$job, round $round/$rounds: ${MODULE[$impl]}, $SECS s" >&2
 			load "$impl" || { echo "  cannot load ${MODULE[$impl]}" >&2; continue; }
 			run_one "$impl" "$job" "$round" "$delay" "$rw" "$direct" "$nj" "$qd" "$eng" ||
 				echo "  $job failed with ${MODULE[$impl]}, see $OUT/fio/$impl-$job-$round.err" >&2

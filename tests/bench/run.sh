@@ -1,11 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # 'make bench' (and bench-stock, bench-hz1000: BENCH_FLAVOR): builds the
-# modules for the test kernel in bench/output/modules-<flavor>/, boots it
-# once and runs tests/bench/guest.sh there, which writes bench/output/raw/;
-# then tests/bench/report.py writes bench/output/report.md and report.json,
-# copied with the raw data to bench/output/runs/<date>/. Environment:
-# tests/bench/README.md.
+# modules for the test kernel in bench/output/modules-<flavor>/, boots it once
+# to run tests/bench/guest.sh, which writes bench/output/raw/; report.py then
+# writes bench/output/report.md and report.json, copied with raw/ to
+# bench/output/runs/<date>/. Environment: tests/bench/README.md.
 
 . "$(dirname "$0")/../vm/lib.sh"
 
@@ -28,8 +27,7 @@ built=$(date +%s)
 rm -rf "$raw" "$out/report.md" "$out/report.json"
 mkdir -p "$raw"
 
-# A fixed address layout: under TCG what a code path costs depends on where
-# its code lands.
+# A fixed address layout: under TCG what code costs depends on where it lands.
 cmdline=${BENCH_CMDLINE-nokaslr norandmaps}
 env=("KO_DIR=$mods" "BENCH_CMDLINE='$cmdline'")
 for v in BENCH_SECONDS BENCH_REPEAT BENCH_JOBS BENCH_IMPLS BENCH_PIN RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \

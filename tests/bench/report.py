@@ -16,11 +16,10 @@ PCTS = {"p50": "50.000000", "p99": "99.000000", "p99_9": "99.900000"}
 WORKER_KEYS = ["cpu_ms_per_s", "cpu_ms_per_s_schedstat", "wakeups_per_io"]
 RATIO_KEYS = ["iops", "pct_of_max", "mean", "p50", "p99", "p99_9"] + WORKER_KEYS
 IMPL_NAME = {"rust": "ours (rust_dm_delay)", "c": "C (dm_delay)"}
-# A line of the stage trace, and the stages of an I/O: fio queues the bio on
-# the delay device (A); the timer that ends the wait (the worker's alarm, or
-# the timer of its sleep) fires (H) and wakes the worker (W); the worker runs
-# (R) and queues the bio on dm-zero (S), which completes it and wakes fio (E);
-# fio runs (F) and queues its next bio (A2). A stage from A is less the delay.
+# A line of the stage trace, and the stages of an I/O: fio queues the bio on the delay
+# device (A); the timer ending the wait (the worker's alarm, or its sleep's) fires (H) and
+# wakes the worker (W), which runs (R) and queues the bio on dm-zero (S), which completes
+# it and wakes fio (E); fio runs (F) and queues its next bio (A2). From A: less the delay.
 EV = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+):\s+(\w+):\s+(.*)$")
 STAGES = [("A", "H", "timer fires, after bio queued + delay"), ("H", "W", "timer callback wakes the worker"),
           ("W", "R", "worker scheduled in"), ("R", "S", "worker takes the bio off the queue"),
@@ -29,10 +28,9 @@ STAGES = [("A", "H", "timer fires, after bio queued + delay"), ("H", "W", "timer
           ("A", "F", "bio queued until fio runs, minus the delay"), ("A", "A2", "one I/O, minus the delay")]
 
 
-# Statistics. A rate or a time is the best round's (interference from the
-# shared host only slows a round down), a count the median round's. A ratio
-# ours / C is the median over the rounds of the ratio within a round, where
-# the two ran back to back; "ratio_range" is the [min, max] of those.
+# Statistics. A rate or a time is the best round's (interference from the shared host
+# only slows a round down), a count the median round's. A ratio ours / C is the median
+# over the rounds of the ratio within a round (back to back); "ratio_range": [min, max].
 
 def median(v):
     v, m = sorted(v), len(v) // 2
@@ -103,16 +101,8 @@ def result(run, raw, theo):
     return res
 
 
-def best_round(rounds):
-    """The round with the highest IOPS, plus every round's IOPS and p50."""
-    done = sorted((r for r in rounds if "iops" in r), key=lambda r: r["iops"])
-    return dict(done[-1], rounds=[{"iops": r["iops"], "p50_us": r["clat_us"]["p50"]} for r in rounds if "iops" in r],
-                rounds_failed=len(rounds) - len(done)) if done else rounds[0]
-
-
 def add_achievable(jobs):
-    """Adds path_us (the mean latency at delay 0 of the same workload),
-    delays_per_io, achievable_iops and pct_of_achievable to QD1 results."""
+    """To QD1 results adds path_us (mean latency at delay 0), delays_per_io, achievable_iops, pct_of_achievable."""
     qd1 = [j for j in jobs if j["numjobs"] * j["iodepth"] == 1]
     floors = {(j["rw"], j["direct"], impl): res["clat_us"]["mean"] for j in qd1 if j["delay_us"] == 0
               for impl, res in j["results"].items() if "clat_us" in res}
@@ -147,7 +137,10 @@ def dm_delay(raw):
         j["rounds"].setdefault(run["impl"], []).append(result(run, raw, j["theoretical_iops"]))
     for j in jobs.values():
         rounds = j.pop("rounds")
-        j["results"] = {impl: best_round(res) for impl, res in rounds.items()}
+        for impl, rs in rounds.items():  # the round with the highest IOPS, plus every round's IOPS and p50
+            done = [r for r in rs if "iops" in r]
+            j["results"][impl] = rs[0] if not done else dict(sorted(done, key=lambda r: r["iops"])[-1], rounds=[
+                {"iops": r["iops"], "p50_us": r["clat_us"]["p50"]} for r in done], rounds_failed=len(rs) - len(done))
         if "c" in rounds and "rust" in rounds:
             def flat(r):  # the metrics that get a ratio
                 return {} if "iops" not in r else dict(r["clat_us"], iops=r["iops"], pct_of_max=r["pct_of_max"],
@@ -213,9 +206,8 @@ def rds(raw):
         return None if x is None else float("%.6g" % x)
 
     def pick(key, values):  # the best of a rate's or a time's values, else the median (the lower middle one)
-        if not values or key.endswith("_per_s"):
-            return max(values) if values else None
-        return min(values) if re.search("(_us|_seconds)$", key) else sorted(values)[(len(values) - 1) // 2]
+        return None if not values else max(values) if key.endswith("_per_s") else min(values) if re.search(
+            "(_us|_seconds)$", key) else sorted(values)[(len(values) - 1) // 2]
     rows, keys, inv, p = {}, [], {}, {k: int(v) for k, v in read_kv(raw, "rds-params.txt").items()}
     for w in lines(raw, "rds-raw.txt"):
         if len(w) == 4 and number(w[3]) is not None:
@@ -244,11 +236,7 @@ def rds(raw):
 
 # The report.
 
-def fmt(spec):
-    return lambda v: "-" if v is None else spec.format(v)
-
-
-f0, f1, f2 = fmt("{:,.0f}"), fmt("{:.1f}"), fmt("{:.2f}")
+f0, f1, f2 = [lambda v, spec=spec: "-" if v is None else spec.format(v) for spec in ("{:,.0f}", "{:.1f}", "{:.2f}")]
 
 
 def ratio_text(v, rng):
@@ -268,9 +256,7 @@ def workload(j):
 
 def get(v, *path):
     for p in path:
-        if not isinstance(v, dict) or p not in v:
-            return None
-        v = v[p]
+        v = v.get(p) if isinstance(v, dict) else None
     return v
 
 
@@ -308,8 +294,8 @@ def job_table(j):
                        lambda r: None if r.get("below_delay") is None else 100 * r["below_delay"], f2))
     if tf:
         out.append("| this VM's timer floor: a plain sleep to a deadline %s ahead wakes up late by (µs) | %s |" % (
-            delay_text(j["delay_us"]), " | ".join(["min %.0f, p50 %.0f, p99 %.0f" % (tf["min"], tf["p50"], tf["p99"])]
-                                                  + [""] * (len(res) - 1 + both))))
+            delay_text(j["delay_us"]),
+            "min %(min).0f, p50 %(p50).0f, p99 %(p99).0f" % tf + " | " * (len(res) - 1 + both)))
     out += [row("worker CPU, ms per s of I/O (/proc/pid/%s)" % src, "worker." + k, fmt, k) for k, fmt, src in (
         ("cpu_ms_per_s", f1, "stat utime+stime"), ("cpu_ms_per_s_schedstat", f2, "schedstat"))]
     out += [row("worker wake-ups per I/O (/proc/pid/schedstat)", "worker.wakeups_per_io", f2, "wakeups_per_io"),
@@ -348,7 +334,7 @@ def rds_tables(rds):
         if spec in ("per bind", "+loop"):
             return "-" if x is None or x < 0 else "%.1f" % (x / rds["loop_binds"]) if spec == "per bind" else str(
                 x + v["loop_order3_allocs"])
-        return fmt(spec)(x)
+        return "-" if x is None else spec.format(x)
 
     def table(l):
         b = l == "loop"  # with the burst's columns
@@ -364,16 +350,15 @@ def rds_tables(rds):
         cols += [(l + " binds/s vs C", l + "_binds_per_s", "vs"), (l + " p50 vs C", l + "_p50_us", "vs")]
         return ["| case | %s |" % " | ".join(h for h, _, _ in cols), "|---" * (len(cols) + 1) + "|"] + [
             "| %s | %s |" % (c, " | ".join(cell(v, k, spec) for _, k, spec in cols)) for c, v in rds["cases"].items()]
-    return ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds per tight loop, "
-            "%s rounds, %s timed loops per case and round, on CPU %s; counters on in one more loop in the first "
-            "%s rounds. Rates and times: the best round or loop; counts: the median round; ratios (vs C): the "
-            "median of case / c within a round, min–max in brackets. The method: tests/bench/README.md." % tuple(
-                rds[k] for k in ("invocations", "loop_binds", "rounds", "loop_reps", "cpu", "count_rounds")), ""] + (
-        table("loop") + ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. "
-                         "Upstream C caches IPv4 addresses only." % rds["loop_binds"], ""] + table("loop6")
-        + ["", "Ratios are case / c. The burst includes process start-up and the ping round trip: the bind() calls "
-           "are a small part of an invocation (see the loop). The loop times bind() alone (p50/p99) and "
-           "socket+bind+close (binds/s)."])
+    return ["RDS bind benchmark, %s rounds on CPU %s: bursts of %s rds-ping invocations (8 binds each), tight "
+            "loops of %s binds (%s timed per case and round, one more counted in the first %s rounds). Rates, "
+            "times: the best round or loop; counts: the median round; vs C: the median over the rounds of case / c "
+            "within a round (min–max). Method: tests/bench/README.md." % tuple(rds[k] for k in (
+                "rounds", "cpu", "invocations", "loop_binds", "loop_reps", "count_rounds")), ""] + table("loop") + [
+        "", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. Upstream C caches IPv4 "
+        "addresses only." % rds["loop_binds"], ""] + table("loop6") + [
+        "", "A burst is mostly process start-up and ping round trips; the loop times bind() alone (p50/p99) "
+        "and socket+bind+close (binds/s)."]
 
 
 def report(raw, outdir):
@@ -387,28 +372,26 @@ def report(raw, outdir):
           "- date: %s" % meta.get("date", host.get("date", "?")),
           "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
               meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024, host.get("host", "")),
-          "- fio: %s s per run; the summary gives each job's rounds and the CPU that fio and the target's "
-          "worker kthread were pinned to (any: placed by the scheduler)" % meta.get("seconds", "?"),
-          "- kernel command line: %s" % (
-              "`%s` added (a fixed address layout: under TCG where code lands moves what it costs)"
-              % meta["cmdline"] if meta.get("cmdline") else "nothing added (KASLR on)"),
+          "- fio: %s s per run; each job's rounds and pinned CPU (any: unpinned) in the summary"
+          % meta.get("seconds", "?"),
+          "- kernel command line: %s" % ("`%s` added (a fixed address layout)" % meta["cmdline"]
+                                         if meta.get("cmdline") else "nothing added (KASLR on)"),
           "- run time: %s" % host.get("elapsed", "?"), "", "## dm-delay: rust_dm_delay against C dm_delay", ""]
     if not jobs:
         md += ["**No dm-delay results** (status: %s). See the VM log." % status.get("dm_delay", "not run"), ""]
     else:
         if status.get("dm_delay") != "ok":
             md += ["**Incomplete** (status: %s)." % status.get("dm_delay", "unknown"), ""]
-        md += ["fio over a `delay` target on a 1 TiB `dm-zero` device, the C `dm_delay` then `rust_dm_delay` in "
-               "each round. Ours / C is the median over the rounds of the ratio within a round, with its min–max "
-               "in brackets; the other columns are each implementation's best round. The method and every "
-               "column: tests/bench/README.md.", ""] + summary_table(jobs) + [""]
+        md += ["fio over a `delay` target on a 1 TiB `dm-zero` device, C `dm_delay` then `rust_dm_delay` in each "
+               "round. Ours / C: the median over the rounds of the ratio within a round (min–max); other columns: "
+               "each implementation's best round. Method and columns: tests/bench/README.md.", ""]
+        md += summary_table(jobs) + [""]
         for j in jobs:
             md += job_table(j) + [""]
     if st_table:
         md += ["## dm-delay: where a delayed I/O's time goes", "",
                "One more run of ours, 1 ms O_DIRECT writes at QD1 with fio and the worker pinned, traced with "
-               "the kernel's block, timer and sched events (tests/bench/dm_delay_bench.sh stages).", ""]
-        md += st_table + [""]
+               "the kernel's block, timer and sched events (dm_delay_bench.sh stages).", ""] + st_table + [""]
     md += ["## RDS: rust_rds_ib_addr", ""]
     if st != "ok":
         md += ["**The RDS benchmark failed** (status: %s); see raw/rds.log." % st, ""]

@@ -33,18 +33,14 @@ JOBS=${BENCH_JOBS:-$(echo "$JOBS_TABLE" | awk 'NF { print $1 }')}
 # Modules and worker kthreads (C starts dm-delay-flush-worker if all delays < 50 ms).
 declare -A MODULE=([c]=dm_delay [rust]=rust_dm_delay) WORKER=([c]=dm-delay-flush- [rust]=kdelayd-rs)
 SIZE=2147483648 # sectors: random 4k reads practically never hit a cached page
-DEV=dmd_bench
-ZERO=dmd_bench_zero
-DMS="dmsetup --noudevsync"
+DEV=dmd_bench ZERO=dmd_bench_zero DMS="dmsetup --noudevsync"
 export DM_DISABLE_UDEV=1
 udevadm control --exit >/dev/null 2>&1 # udev would probe each new device through the delay
 
 # Loads implementation $1 alone (both register the target "delay"), or none (-).
 load() {
 	local m
-	for m in dm_delay rust_dm_delay; do
-		grep -q "^$m " /proc/modules && rmmod "$m"
-	done
+	for m in dm_delay rust_dm_delay; do grep -q "^$m " /proc/modules && rmmod "$m"; done
 	case $1 in c) modprobe dm_delay ;; rust) insmod "$KO_DIR/rust_dm_delay.ko" ;; esac
 }
 
@@ -147,10 +143,7 @@ mkdir -p "$OUT/fio"
 modprobe dm_zero || exit 1
 echo "0 $SIZE zero" | $DMS create "$ZERO" && $DMS mknodes "$ZERO" || exit 1
 ZDEVNO=$($DMS info -c --noheadings -o major,minor --separator : "$ZERO" | tr -d ' ')
-if [ "${2:-}" = stages ]; then
-	stages "${@:3}"
-	exit
-fi
+[ "${2:-}" = stages ] && { stages "${@:3}"; exit; }
 
 rm -f "$OUT"/fio/*.json "$OUT"/fio/*.err "$OUT"/fio/*.txt "$OUT/dm_delay_runs.tsv" "$OUT/timer_floor.txt"
 printf '%s\n' impl job round delay rw direct numjobs iodepth ioengine seconds pid nworkers comm ticks0 ns0 runs0 \

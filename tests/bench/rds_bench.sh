@@ -28,8 +28,7 @@ printf '%s=%s\n' invocations "$N" loop_binds "$LOOP" rounds "$ROUNDS" loop_reps 
 	count_rounds "$COUNT_ROUNDS" cpu "$BIND_CPU" >"$OUTDIR/rds-params.txt"
 T4=198.51.100.1 # tcp_floor's address: a veth pair with no RDMA device
 EV=$TRACING/events/kmem/mm_page_alloc
-SLAB_EVENTS="kmalloc kmem_cache_alloc"
-SLAB_HIST='hist:keys=common_type:vals=hitcount'
+SLAB_EVENTS="kmalloc kmem_cache_alloc" SLAB_HIST='hist:keys=common_type:vals=hitcount'
 
 # Starts counting CM IDs, rdma_bind_addr calls, order-3 page allocations and
 # slab allocations (with CONFIG_HIST_TRIGGERS).
@@ -86,11 +85,10 @@ bind_loop() { taskset -c "$BIND_CPU" "$TESTS_DIR/rds-bind" -t -n "$LOOP" "$1"; }
 loops() {
 	local name=$1 key=$2 addr=$3 line c i w
 	if [ "$ROUND" -le "$COUNT_ROUNDS" ]; then
-		say "$name: counted loop of $LOOP binds to $addr"
 		count_start
 		line=$(bind_loop "$addr")
 		c=$(count_stop "$name" "${key}_" "${key}_")
-		say "$name: $line"
+		say "$name: counted loop to $addr: $line"
 		read -ra w <<<"$line"
 		printf '%s\n' "$name ${key}_failed ${w[3]}" "$c"
 	fi
@@ -135,8 +133,7 @@ measure() {
 }
 
 RES=$OUTDIR/rds-round.txt
-# Per-invocation files in the guest's tmpfs: a write to OUTDIR, shared with
-# the host, costs milliseconds.
+# Per-invocation files in the guest's tmpfs: a write to OUTDIR (shared) costs ms.
 SCRATCH=$(mktemp -d) || die "mktemp failed"
 trap 'rm -rf "$SCRATCH"' EXIT
 INV=$SCRATCH/rds-invocations.txt

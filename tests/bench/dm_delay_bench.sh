@@ -1,17 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The dm-delay benchmark, in the test VM: fio over a delay target on top of a
-# 1 TiB dm-zero device, C dm_delay then rust_dm_delay in each round. Writes
-# OUTDIR/dm_delay_runs.tsv (a row per fio run), OUTDIR/fio/*.json (fio json+)
-# and OUTDIR/timer_floor.txt, then prints report.py's table. Environment:
-# BENCH_SECONDS, BENCH_REPEAT, BENCH_JOBS, BENCH_IMPLS, BENCH_PIN, KO_DIR.
-#
-#   dm_delay_bench.sh OUTDIR
+# dm_delay_bench.sh OUTDIR [stages [DELAY [SECONDS]]], in the test VM: fio over
+# a delay target on a 1 TiB dm-zero device, C dm_delay then rust_dm_delay each
+# round; writes OUTDIR/dm_delay_runs.tsv (a row per fio run), fio/*.json (json+)
+# and timer_floor.txt, then prints report.py's table. stages: a QD1 O_DIRECT 4k
+# write job through ours (default 1ms, 5 s; pinned unless STAGES_PIN=0), traced
+# (block, timer, sched events) into stages-trace.txt and stages-params.txt.
+# Environment: BENCH_{SECONDS,REPEAT,JOBS,IMPLS,PIN}, STAGES_PIN, KO_DIR.
 
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 KO_DIR=${KO_DIR:-$(cd "$BENCH_DIR/../.." && pwd)}
-OUT=${1:?usage: dm_delay_bench.sh OUTDIR}
+OUT=${1:?usage: dm_delay_bench.sh OUTDIR [stages [DELAY [SECONDS]]]}
 SECS=${BENCH_SECONDS:-10}
 PIN_CPU=$(($(nproc) - 1))
 
@@ -30,28 +30,18 @@ JOBS_TABLE='
 500uswrite      500us  randwrite 1 1  1  psync  rust 1
 '
 JOBS=${BENCH_JOBS:-$(echo "$JOBS_TABLE" | awk 'NF { print $1 }')}
-# Each implementation's module and worker kthread (C starts
-# dm-delay-flush-worker when every delay is under 50 ms).
+# Modules and worker kthreads (C starts dm-delay-flush-worker if all delays < 50 ms).
 declare -A MODULE=([c]=dm_delay [rust]=rust_dm_delay) WORKER=([c]=dm-delay-flush- [rust]=kdelayd-rs)
 SIZE=2147483648 # sectors: random 4k reads practically never hit a cached page
-DEV=dmd_bench
-ZERO=dmd_bench_zero
-DMS="dmsetup --noudevsync"
+DEV=dmd_bench ZERO=dmd_bench_zero DMS="dmsetup --noudevsync"
 export DM_DISABLE_UDEV=1
 udevadm control --exit >/dev/null 2>&1 # udev would probe each new device through the delay
 
-unload_all() {
-	local m
-	for m in dm_delay rust_dm_delay; do
-		grep -q "^$m " /proc/modules && rmmod "$m"
-	done
-	return 0
-}
-
-# Loads implementation $1 alone: both register the target name "delay".
+# Loads implementation $1 alone (both register the target "delay"), or none (-).
 load() {
-	unload_all
-	if [ "$1" = c ]; then modprobe dm_delay; else insmod "$KO_DIR/rust_dm_delay.ko"; fi
+	local m
+	for m in dm_delay rust_dm_delay; do grep -q "^$m " /proc/modules && rmmod "$m"; done
+	case $1 in c) modprobe dm_delay ;; rust) insmod "$KO_DIR/rust_dm_delay.ko" ;; esac
 }
 
 # "utime+stime(ticks) sum_exec_runtime(ns) times-scheduled-in" of pid $1
@@ -60,13 +50,11 @@ cpu_of() {
 	local s ns=- runs=-
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo "- - -"; return; }
 	[ -r "/proc/$1/schedstat" ] && read -r ns _ runs <"/proc/$1/schedstat"
-	s=${s##*) }
-	# shellcheck disable=SC2086
-	set -- $s
-	echo "$((${12} + ${13})) $ns $runs"
+	read -ra s <<<"${s##*) }"
+	echo "$((s[11] + s[12])) $ns $runs"
 }
 
-trap '$DMS remove "$DEV" >/dev/null 2>&1; $DMS remove "$ZERO" >/dev/null 2>&1; unload_all' EXIT
+trap '$DMS remove "$DEV" >/dev/null 2>&1; $DMS remove "$ZERO" >/dev/null 2>&1; load -' EXIT
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
@@ -77,41 +65,41 @@ fio_job() {
 		--ioengine="$7" --time_based --runtime="$SECS" --randrepeat=0 --norandommap --invalidate=1 "${@:8}"
 }
 
-# run_one IMPL JOB ROUND DELAY RW DIRECT NUMJOBS IODEPTH IOENGINE: one fio run
-# and its row. With one fio job and BENCH_PIN=1 (the default), fio and the
-# worker kthread run on the last CPU, else where the scheduler puts them.
-run_one() {
-	local impl=$1 job=$2 round=$3 delay=$4 nj=$7 minor pids _pid comm cpu=- p b a d0 d1 t0 t1 rc=0
-	local extra=() out=$OUT/fio/$1-$2-$3
+# delay_dev IMPL DELAY NUMJOBS: creates $DEV, DELAY over dm-zero; sets DEVNO
+# (major,minor), PIDS (IMPL's worker kthreads), CPU and PIN (fio's options):
+# fio and the workers on the last CPU for one fio job and BENCH_PIN=1 (the
+# default), else left to the scheduler (CPU -).
+delay_dev() {
+	local p
+	echo "0 $SIZE delay $ZDEVNO 0 $2" | $DMS create "$DEV" && $DMS mknodes "$DEV" || return 1
+	DEVNO=$($DMS info -c --noheadings -o major,minor --separator , "$DEV" | tr -d ' ')
+	PIDS=$(pgrep "^${WORKER[$1]}") CPU=- PIN=()
+	[ "${BENCH_PIN:-1}" = 1 ] && [ "$3" -eq 1 ] || return 0
+	CPU=$PIN_CPU PIN=(--cpus_allowed="$PIN_CPU")
+	for p in $PIDS; do taskset -pc "$CPU" "$p" >/dev/null || echo "  cannot pin worker $p to CPU $CPU" >&2; done
+}
 
-	echo "0 $SIZE delay $ZDEVNO 0 $delay" | $DMS create "$DEV" && $DMS mknodes "$DEV" || return 1
-	minor=$($DMS info -c --noheadings -o minor "$DEV" | tr -d ' ')
-	pids=$(pgrep "^${WORKER[$impl]}")
-	_pid=$(echo "$pids" | head -n 1)
-	comm=$(cat "/proc/${_pid:-0}/comm" 2>/dev/null) || comm=${WORKER[$impl]}
+# run_one IMPL JOB ROUND DELAY RW DIRECT NUMJOBS IODEPTH IOENGINE: a fio run, its row.
+run_one() {
+	local impl=$1 nj=$7 pid comm b a d0 d1 t0 t1 rc=0 extra=() out=$OUT/fio/$1-$2-$3
+	delay_dev "$impl" "$4" "$nj" || return 1
+	pid=${PIDS%%$'\n'*}
+	comm=$(cat "/proc/${pid:-0}/comm" 2>/dev/null) || comm=${WORKER[$impl]}
 	[ "$nj" -gt 1 ] && extra+=(--group_reporting)
-	[ "${BENCH_PIN:-1}" = 1 ] && [ "$nj" -eq 1 ] && cpu=$PIN_CPU
-	if [ "$cpu" != - ]; then
-		extra+=(--cpus_allowed="$cpu")
-		for p in $pids; do
-			taskset -pc "$cpu" "$p" >/dev/null || echo "  cannot pin worker $p to CPU $cpu" >&2
-		done
-	fi
 	drop_caches
-	b=$(cpu_of "${_pid:-0}")
-	read -ra d0 <"/sys/block/dm-$minor/stat" # reads: field 1, writes: field 5
+	b=$(cpu_of "${pid:-0}")
+	read -ra d0 <"/sys/block/dm-${DEVNO#*,}/stat" # reads: field 1, writes: field 5
 	t0=$(date +%s%N)
-	fio_job "$job" "/dev/mapper/$DEV" "${@:5:5}" "${extra[@]}" --output-format=json+ --output="$out.json" \
-		>/dev/null 2>"$out.err" || rc=$?
+	fio_job "$2" "/dev/mapper/$DEV" "${@:5:5}" "${PIN[@]}" "${extra[@]}" --output-format=json+ \
+		--output="$out.json" >/dev/null 2>"$out.err" || rc=$?
 	t1=$(date +%s%N)
-	a=$(cpu_of "${_pid:-0}")
-	read -ra d1 <"/sys/block/dm-$minor/stat"
+	a=$(cpu_of "${pid:-0}")
+	read -ra d1 <"/sys/block/dm-${DEVNO#*,}/stat"
 	$DMS remove --retry "$DEV" >/dev/null 2>&1
 	# shellcheck disable=SC2086
-	printf '%s\t' "$impl" "$job" "$round" "$delay" "${@:5:5}" "$SECS" "${_pid:--}" "$(echo "$pids" | grep -c .)" \
-		"$comm" $b $a "$(getconf CLK_TCK)" "${d0[0]}" "${d0[4]}" "${d1[0]}" "${d1[4]}" \
-		"$(((t1 - t0) / 1000))" "$cpu" >>"$OUT/dm_delay_runs.tsv"
-	echo "$rc" >>"$OUT/dm_delay_runs.tsv"
+	echo "$(printf '%s\t' "${@:1:9}" "$SECS" "${pid:--}" "$(echo "$PIDS" | grep -c .)" "$comm" $b $a \
+		"$(getconf CLK_TCK)" "${d0[0]}" "${d0[4]}" "${d1[0]}" "${d1[4]}" "$(((t1 - t0) / 1000))" "$CPU")$rc" \
+		>>"$OUT/dm_delay_runs.tsv"
 	return "$rc"
 }
 
@@ -126,14 +114,40 @@ timer_floor() {
 		>>"$OUT/timer_floor.txt" || echo "  timer-floor $us failed" >&2
 }
 
-mkdir -p "$OUT/fio"
-rm -f "$OUT"/fio/*.json "$OUT"/fio/*.err "$OUT"/fio/*.txt "$OUT/dm_delay_runs.tsv" "$OUT/timer_floor.txt"
-printf '%s\n' impl job round delay rw direct numjobs iodepth ioengine seconds pid nworkers comm ticks0 ns0 runs0 \
-	ticks1 ns1 runs1 clk_tck devr0 devw0 devr1 devw1 wall_us cpu fio_rc | paste -s >"$OUT/dm_delay_runs.tsv"
+# stages [DELAY [SECONDS]]: the stage trace of ours, pinned as a QD1 job.
+stages() {
+	local delay=${1:-1ms} SECS=${2:-5} T=/sys/kernel/tracing e
+	local events="sched/sched_switch sched/sched_wakeup timer/hrtimer_expire_entry block/block_bio_queue"
+	[ -d $T/events ] || mount -t tracefs nodev $T || return 1
+	load rust && BENCH_PIN=${STAGES_PIN:-1} delay_dev rust "$delay" 1 || return 1
+	[ "$CPU" = - ] || printf '%x\n' $((1 << CPU)) >$T/tracing_cpumask
+	echo 0 >$T/tracing_on
+	echo >$T/trace
+	echo 20000 >$T/buffer_size_kb
+	echo 'next_comm == "kdelayd-rs" || next_comm == "fio"' >$T/events/sched/sched_switch/filter
+	echo 'comm == "kdelayd-rs" || comm == "fio"' >$T/events/sched/sched_wakeup/filter
+	for e in $events; do echo 1 >"$T/events/$e/enable"; done
+	echo 1 >$T/tracing_on
+	fio_job stages "/dev/mapper/$DEV" randwrite 1 1 1 psync "${PIN[@]}" --output-format=terse \
+		>"$OUT/stages-fio.txt" 2>&1
+	echo 0 >$T/tracing_on
+	for e in $events; do echo 0 >"$T/events/$e/enable"; done
+	cp $T/trace "$OUT/stages-trace.txt"
+	echo >$T/trace
+	printf '%x\n' $(((1 << $(nproc)) - 1)) >$T/tracing_cpumask
+	echo "$DEVNO ${ZDEVNO/:/,} $delay" >"$OUT/stages-params.txt"
+}
 
+for job in $JOBS; do grep -q "^$job " <<<"$JOBS_TABLE" || { echo "unknown job $job" >&2; exit 1; }; done
+mkdir -p "$OUT/fio"
 modprobe dm_zero || exit 1
 echo "0 $SIZE zero" | $DMS create "$ZERO" && $DMS mknodes "$ZERO" || exit 1
 ZDEVNO=$($DMS info -c --noheadings -o major,minor --separator : "$ZERO" | tr -d ' ')
+[ "${2:-}" = stages ] && { stages "${@:3}"; exit; }
+
+rm -f "$OUT"/fio/*.json "$OUT"/fio/*.err "$OUT"/fio/*.txt "$OUT/dm_delay_runs.tsv" "$OUT/timer_floor.txt"
+printf '%s\n' impl job round delay rw direct numjobs iodepth ioengine seconds pid nworkers comm ticks0 ns0 runs0 \
+	ticks1 ns1 runs1 clk_tck devr0 devw0 devr1 devw1 wall_us cpu fio_rc | paste -s >"$OUT/dm_delay_runs.tsv"
 
 # A warm-up run on dm-zero, not recorded: a boot's first fio run is slower.
 echo "warm-up: buffered random read on $ZERO, $SECS s" >&2
@@ -141,33 +155,23 @@ drop_caches
 fio_job warm-up "/dev/mapper/$ZERO" randread 0 1 1 psync --output-format=terse >"$OUT/fio/warm-up.txt" 2>&1 ||
 	echo "  warm-up failed, see $OUT/fio/warm-up.txt" >&2
 
-for job in $JOBS; do
-	grep -q "^$job " <<<"$JOBS_TABLE" || { echo "unknown job $job" >&2; exit 1; }
-done
-
 # Round after round, each job that has that many rounds, C then ours.
-n=$(echo "$JOBS" | wc -w)
 maxrounds=${BENCH_REPEAT:-$(awk 'NF && $9 > m { m = $9 } END { print m }' <<<"$JOBS_TABLE")}
 for ((round = 1; round <= maxrounds; round++)); do
-	i=0
 	for job in $JOBS; do
-		i=$((i + 1))
 		read -r _ delay rw direct nj qd eng impls rounds <<<"$(grep "^$job " <<<"$JOBS_TABLE")"
 		rounds=${BENCH_REPEAT:-$rounds}
 		[ "$round" -le "$rounds" ] || continue
 		timer_floor "$delay"
 		for impl in ${BENCH_IMPLS:-c rust}; do
 			case ",$impls," in *",$impl,"*) ;; *) continue ;; esac
-			echo "[$i/$n] $job, round $round/$rounds: ${MODULE[$impl]}, $SECS s" >&2
-			if ! load "$impl"; then
-				echo "  cannot load ${MODULE[$impl]}" >&2
-				continue
-			fi
+			echo "$job, round $round/$rounds: ${MODULE[$impl]}, $SECS s" >&2
+			load "$impl" || { echo "  cannot load ${MODULE[$impl]}" >&2; continue; }
 			run_one "$impl" "$job" "$round" "$delay" "$rw" "$direct" "$nj" "$qd" "$eng" ||
 				echo "  $job failed with ${MODULE[$impl]}, see $OUT/fio/$impl-$job-$round.err" >&2
 		done
 	done
 done
-unload_all
+load -
 
 python3 "$BENCH_DIR/report.py" "$OUT"

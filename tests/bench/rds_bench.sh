@@ -1,29 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The RDS bind benchmark, in the test VM. Cases: tcp_floor (rds_tcp on a veth
-# address, all its rounds before rds_rdma is loaded), then in each round c
-# (upstream), ours_fast0 (rust_rds_ib_addr, fast_path=0) and ours_fast1. Per
-# case: a burst of rds-ping invocations, then tight loops of rds-bind -t over
-# IPv4 (loop) and IPv6 (loop6), timed with no tracing on or counted (CM IDs,
-# allocations). Writes OUTDIR/rds-raw.txt ("round case metric value"),
-# rds-invocations.txt ("round case i microseconds rtt_us") and
-# rds-params.txt. Environment: RDS_BENCH_*, KO_DIR.
-#
-#   rds_bench.sh OUTDIR
+# rds_bench.sh OUTDIR: the RDS bind benchmark, in the test VM. Cases: tcp_floor
+# (rds_tcp on a veth, all its rounds before rds_rdma is loaded), then per round
+# c (upstream), ours_fast0 and ours_fast1 (rust_rds_ib_addr, fast_path=0/1):
+# a burst of rds-ping invocations, then rds-bind -t loops over IPv4 (loop) and
+# IPv6 (loop6), timed or counted (CM IDs, allocations). Writes OUTDIR/rds-raw.txt
+# ("round case metric value"), rds-invocations.txt ("round case i microseconds
+# rtt_us") and rds-params.txt. Environment: RDS_BENCH_*, KO_DIR.
 
 . "$(dirname "$0")/../rds_lib.sh"
 
-die() {
-	echo "rds_bench: $*" >&2
-	exit 1
-}
-
-T_START=${EPOCHREALTIME/./}
-# Logs with the seconds since the start.
-say() {
-	local t=$((${EPOCHREALTIME/./} - T_START))
-	printf 'rds_bench: [%d.%03d] %s\n' $((t / 1000000)) $((t / 1000 % 1000)) "$*" >&2
-}
+say() { echo "rds_bench: $*" >&2; }
+die() { say "$*"; exit 1; }
 
 OUTDIR=${1:?usage: rds_bench.sh OUTDIR}
 N=${RDS_BENCH_INVOCATIONS:-66}
@@ -32,23 +20,15 @@ ROUNDS=${RDS_BENCH_ROUNDS:-7}
 LOOP_REPS=${RDS_BENCH_LOOP_REPS:-2}
 COUNT_ROUNDS=${RDS_BENCH_COUNT_ROUNDS:-2}
 BIND_CPU=$(($(nproc) - 1))
-[ "$N" -ge 1 ] && [ "$N" -le 528 ] || die "RDS_BENCH_INVOCATIONS must be 1..528"
-[ "$LOOP" -ge 100 ] || die "RDS_BENCH_LOOP must be >= 100"
-for v in ROUNDS LOOP_REPS COUNT_ROUNDS; do
-	[ "${!v}" -ge 1 ] || die "RDS_BENCH_$v must be >= 1"
-done
+[ "$N" -ge 1 ] && [ "$N" -le 528 ] && [ "$LOOP" -ge 100 ] && [ "$ROUNDS" -ge 1 ] && [ "$LOOP_REPS" -ge 1 ] &&
+	[ "$COUNT_ROUNDS" -ge 1 ] || die "RDS_BENCH_INVOCATIONS must be 1..528, _LOOP >= 100, the others >= 1"
 [ "$COUNT_ROUNDS" -le "$ROUNDS" ] || COUNT_ROUNDS=$ROUNDS
 mkdir -p "$OUTDIR"
 printf '%s=%s\n' invocations "$N" loop_binds "$LOOP" rounds "$ROUNDS" loop_reps "$LOOP_REPS" \
 	count_rounds "$COUNT_ROUNDS" cpu "$BIND_CPU" >"$OUTDIR/rds-params.txt"
 T4=198.51.100.1 # tcp_floor's address: a veth pair with no RDMA device
 EV=$TRACING/events/kmem/mm_page_alloc
-SLAB_EVENTS="kmalloc kmem_cache_alloc"
-SLAB_HIST='hist:keys=common_type:vals=hitcount,bytes_alloc'
-
-vmstat_sum() { awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }' /proc/vmstat; }
-buddy3() { awk '{ s += $8 } END { print s + 0 }' /proc/buddyinfo; } # free order-3 blocks
-cm_ctr() { cat "$DBG/cm_ids_created" 2>/dev/null; }                  # nothing when not loaded
+SLAB_EVENTS="kmalloc kmem_cache_alloc" SLAB_HIST='hist:keys=common_type:vals=hitcount'
 
 # Starts counting CM IDs, rdma_bind_addr calls, order-3 page allocations and
 # slab allocations (with CONFIG_HIST_TRIGGERS).
@@ -69,27 +49,22 @@ count_start() {
 		echo "!$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
 		echo "$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
 	done
-	_cm0=$(cm_ctr)
-	_pg0=$(vmstat_sum '^pgalloc_')
-	_cs0=$(vmstat_sum '^compact_stall$')
-	_b30=$(buddy3)
+	_cm0=$(cat "$DBG/cm_ids_created" 2>/dev/null) # our counter, when loaded
 }
 
-# Stops counting; prints "cm_ids bind_addr_calls order3_allocs pgalloc
-# compact_stalls buddy_order3_free_delta slab_allocs slab_bytes", -1 for
-# what it cannot count.
+# count_stop CASE P Q: stops counting; prints the rows "CASE Pcm_ids N",
+# Prdma_bind_addr_calls, Qorder3_allocs and Qslab_allocs (-1: not counted).
 count_stop() {
-	local cm cm1 o3=-1 bind e f n=-1 b=-1
+	local cm cm1 o3=-1 bind e f n=-1
 	cm=$(prof_hits __rdma_create_kernel_id)
 	bind=$(prof_hits rdma_bind_addr)
-	cm1=$(cm_ctr)
+	cm1=$(cat "$DBG/cm_ids_created" 2>/dev/null)
 	[ -n "$cm1" ] && cm=$((cm1 - _cm0))
 	for e in $SLAB_EVENTS; do
 		f=$TRACING/events/kmem/$e/hist
 		[ -r "$f" ] && grep -q hitcount "$f" || continue
-		read -r n b < <(awk -v n="$n" -v b="$b" 'BEGIN { if (n < 0) n = b = 0 }
-			{ for (i = 1; i < NF; i++) { if ($i == "hitcount:") n += $(i + 1); if ($i == "bytes_alloc:") b += $(i + 1) } }
-			END { print n, b }' "$f")
+		n=$(awk -v n="$n" 'BEGIN { if (n < 0) n = 0 } { for (i = 1; i < NF; i++) if ($i == "hitcount:") n += $(i + 1) }
+			END { print n }' "$f")
 		echo "!$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger"
 	done
 	if [ -d "$EV" ]; then
@@ -97,20 +72,8 @@ count_stop() {
 		o3=$(grep -c 'mm_page_alloc:' "$TRACING/trace")
 		echo 0 >"$EV/filter"
 	fi
-	echo "$cm $bind $o3 $(($(vmstat_sum '^pgalloc_') - _pg0))" \
-		"$(($(vmstat_sum '^compact_stall$') - _cs0)) $(($(buddy3) - _b30)) $n $b"
-}
-
-# put_counts CASE P Q COUNT...: count_stop's counts as rows, the first two
-# keys prefixed with P, the others with Q.
-put_counts() {
-	local name=$1 p=$2 q=$3 k
-	shift 3
-	for k in "${p}cm_ids" "${p}rdma_bind_addr_calls" "${q}order3_allocs" "${q}pgalloc" \
-		"${q}compact_stalls" "${q}buddy_order3_free_delta" "${q}slab_allocs" "${q}slab_bytes"; do
-		echo "$name $k $1"
-		shift
-	done
+	printf '%s\n' "$1 ${2}cm_ids $cm" "$1 ${2}rdma_bind_addr_calls $bind" "$1 ${3}order3_allocs $o3" \
+		"$1 ${3}slab_allocs $n"
 }
 
 # A tight loop of $LOOP binds to $1 on $BIND_CPU; prints rds-bind's line:
@@ -120,23 +83,21 @@ bind_loop() { taskset -c "$BIND_CPU" "$TESTS_DIR/rds-bind" -t -n "$LOOP" "$1"; }
 # loops CASE KEY ADDR: in the first $COUNT_ROUNDS rounds a loop with the
 # counters on, then $LOOP_REPS timed loops; rows keyed KEY_*.
 loops() {
-	local name=$1 key=$2 addr=$3 line c i
+	local name=$1 key=$2 addr=$3 line c i w
 	if [ "$ROUND" -le "$COUNT_ROUNDS" ]; then
-		say "$name: counted loop of $LOOP binds to $addr"
 		count_start
 		line=$(bind_loop "$addr")
-		read -ra c < <(count_stop)
-		say "$name: $line"
-		set -- $line
-		echo "$name ${key}_failed $4"
-		put_counts "$name" "${key}_" "${key}_" "${c[@]}"
+		c=$(count_stop "$name" "${key}_" "${key}_")
+		say "$name: counted loop to $addr: $line"
+		read -ra w <<<"$line"
+		printf '%s\n' "$name ${key}_failed ${w[3]}" "$c"
 	fi
 	for ((i = 0; i < LOOP_REPS; i++)); do
 		line=$(bind_loop "$addr")
 		say "$name: timed loop to $addr: $line"
-		set -- $line
-		printf '%s\n' "$name ${key}_failed $4" "$name ${key}_binds_per_s $8" \
-			"$name ${key}_p50_us ${10}" "$name ${key}_p99_us ${12}"
+		read -ra w <<<"$line"
+		printf '%s\n' "$name ${key}_failed ${w[3]}" "$name ${key}_binds_per_s ${w[7]}" \
+			"$name ${key}_p50_us ${w[9]}" "$name ${key}_p99_us ${w[11]}"
 	done
 }
 
@@ -159,11 +120,10 @@ measure() {
 		echo "$ROUND $name $i $((${s1/./} - ${s0/./})) $rtt" >>"$INV"
 	done
 	t1=$(date +%s.%N)
-	read -ra c < <(count_stop)
+	c=$(count_stop "$name" "" burst_)
 	{
-		echo "$name burst_seconds $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-		echo "$name burst_pongs $pongs"
-		put_counts "$name" "" burst_ "${c[@]}"
+		printf '%s\n' "$name burst_seconds $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
+			"$name burst_pongs $pongs" "$c"
 		loops "$name" loop "$addr"
 		# Upstream's own fast path knows IPv4 addresses only.
 		rds_bind "$addr6" >/dev/null || say "$name: warm-up bind to $addr6 failed"
@@ -173,14 +133,12 @@ measure() {
 }
 
 RES=$OUTDIR/rds-round.txt
-# Per-invocation files in the guest's tmpfs: a write to OUTDIR, shared with
-# the host, costs milliseconds.
+# Per-invocation files in the guest's tmpfs: a write to OUTDIR (shared) costs ms.
 SCRATCH=$(mktemp -d) || die "mktemp failed"
 trap 'rm -rf "$SCRATCH"' EXIT
 INV=$SCRATCH/rds-invocations.txt
 PING_OUT=$SCRATCH/rds-ping.out
 : >"$OUTDIR/rds-raw.txt"
-: >"$INV"
 
 say "uname: $(uname -r); $ROUNDS rounds of $N invocations and $LOOP loop binds; KO_DIR=$KO_DIR"
 grep -q '^rds_rdma ' /proc/modules &&
@@ -192,9 +150,7 @@ mod_remove "$LP"
 modprobe -q veth && modprobe -q rds_tcp && modprobe -q rdma_cm || die "cannot load veth, rds_tcp and rdma_cm"
 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 veth_setup tveth0 tveth1 "" "" "$T4" 198.51.100.2 fd01::1 fd01::2 fe80::11 fe80::12
-for ((r = 1; r <= ROUNDS; r++)); do
-	measure $r tcp_floor "$T4" fd01::1
-done
+for ((r = 1; r <= ROUNDS; r++)); do measure $r tcp_floor "$T4" fd01::1; done
 
 rds_setup || die "soft-RoCE setup failed"
 for ((r = 1; r <= ROUNDS; r++)); do

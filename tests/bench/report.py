@@ -12,19 +12,25 @@ import os
 import re
 import sys
 
-from stages import delay_us, table as stages_table
-
 PCTS = {"p50": "50.000000", "p99": "99.000000", "p99_9": "99.900000"}
 WORKER_KEYS = ["cpu_ms_per_s", "cpu_ms_per_s_schedstat", "wakeups_per_io"]
 RATIO_KEYS = ["iops", "pct_of_max", "mean", "p50", "p99", "p99_9"] + WORKER_KEYS
-RDS_CASES = ["c", "ours_fast0", "ours_fast1", "tcp_floor"]
 IMPL_NAME = {"rust": "ours (rust_dm_delay)", "c": "C (dm_delay)"}
+# A line of the stage trace, and the stages of an I/O: fio queues the bio on the delay
+# device (A); the timer ending the wait (the worker's alarm, or its sleep's) fires (H) and
+# wakes the worker (W), which runs (R) and queues the bio on dm-zero (S), which completes
+# it and wakes fio (E); fio runs (F) and queues its next bio (A2). From A: less the delay.
+EV = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+):\s+(\w+):\s+(.*)$")
+STAGES = [("A", "H", "timer fires, after bio queued + delay"), ("H", "W", "timer callback wakes the worker"),
+          ("W", "R", "worker scheduled in"), ("R", "S", "worker takes the bio off the queue"),
+          ("S", "E", "submit to dm-zero until fio is woken"), ("E", "F", "fio scheduled in"),
+          ("F", "A2", "fio: syscall return, accounting, next write"),
+          ("A", "F", "bio queued until fio runs, minus the delay"), ("A", "A2", "one I/O, minus the delay")]
 
 
-# Statistics. A rate or a time is the best round's (interference from the
-# shared host only slows a round down), a count the median round's. A ratio
-# ours / C is the median over the rounds of the ratio within a round, where
-# the two ran back to back; "ratio_range" is the [min, max] of those.
+# Statistics. A rate or a time is the best round's (interference from the shared host
+# only slows a round down), a count the median round's. A ratio ours / C is the median
+# over the rounds of the ratio within a round (back to back); "ratio_range": [min, max].
 
 def median(v):
     v, m = sorted(v), len(v) // 2
@@ -52,12 +58,12 @@ def read_kv(raw, name, sep="="):
 
 def number(s):
     """s as an int or a float, else None ("-")."""
-    for t in (int, float):
-        try:
-            return t(s)
-        except ValueError:
-            pass
-    return None
+    return int(s) if re.fullmatch(r"-?\d+", s) else float(s) if re.fullmatch(r"-?\d*\.?\d+(e[-+]?\d+)?", s) else None
+
+
+def delay_us(arg):
+    """A delay argument ("10", "3ms", "250us") in microseconds."""
+    return int(arg[:-2]) if arg.endswith("us") else int(arg[:-2] if arg.endswith("ms") else arg) * 1000
 
 
 def result(run, raw, theo):
@@ -82,31 +88,21 @@ def result(run, raw, theo):
         res["clat_us"]["min"] = clat["min"] / 1000
         if sum(bins.values()) and d_us:
             res["below_delay"] = sum(v for k, v in bins.items() if int(k) < d_us * 1000) / sum(bins.values())
-    v = {k: number(run[k]) for k in ("devr0", "devr1", "devw0", "devw1", "ticks0", "ticks1", "ns0", "ns1",
-                                     "runs0", "runs1")}
+    v = {k + n: number(run[k + n]) for k in ("devr", "devw", "ticks", "ns", "runs") for n in "01"}
     reads, writes = v["devr1"] - v["devr0"], v["devw1"] - v["devw0"]
 
-    def per_s(a, b, f):
-        return None if None in (v[a], v[b]) or not runtime_s else f(v[b] - v[a]) / runtime_s
+    def per(k, div, f=lambda d: d):  # counter k's increase over the run, through f, per div
+        return None if None in (v[k + "0"], v[k + "1"]) or not div else f(v[k + "1"] - v[k + "0"]) / div
     res.update(device_ios={"reads": reads, "writes": writes}, device_per_fio_io=(reads + writes) / ios if ios else None,
                worker={"comm": run["comm"], "pid": number(run["pid"]), "threads": int(run["nworkers"]),
-                       "cpu_ms_per_s": per_s("ticks0", "ticks1", lambda d: d * 1000 / int(run["clk_tck"])),
-                       "cpu_ms_per_s_schedstat": per_s("ns0", "ns1", lambda d: d / 1e6),
-                       "wakeups_per_io": None if None in (v["runs0"], v["runs1"]) or not ios
-                       else (v["runs1"] - v["runs0"]) / ios})
+                       "cpu_ms_per_s": per("ticks", runtime_s, lambda d: d * 1000 / int(run["clk_tck"])),
+                       "cpu_ms_per_s_schedstat": per("ns", runtime_s, lambda d: d / 1e6),
+                       "wakeups_per_io": per("runs", ios)})
     return res
 
 
-def best_round(rounds):
-    """The round with the highest IOPS, plus every round's IOPS and p50."""
-    done = sorted((r for r in rounds if "iops" in r), key=lambda r: r["iops"])
-    return dict(done[-1], rounds=[{"iops": r["iops"], "p50_us": r["clat_us"]["p50"]} for r in rounds if "iops" in r],
-                rounds_failed=len(rounds) - len(done)) if done else rounds[0]
-
-
 def add_achievable(jobs):
-    """Adds path_us (the mean latency at delay 0 of the same workload),
-    delays_per_io, achievable_iops and pct_of_achievable to QD1 results."""
+    """To QD1 results adds path_us (mean latency at delay 0), delays_per_io, achievable_iops, pct_of_achievable."""
     qd1 = [j for j in jobs if j["numjobs"] * j["iodepth"] == 1]
     floors = {(j["rw"], j["direct"], impl): res["clat_us"]["mean"] for j in qd1 if j["delay_us"] == 0
               for impl, res in j["results"].items() if "clat_us" in res}
@@ -141,7 +137,10 @@ def dm_delay(raw):
         j["rounds"].setdefault(run["impl"], []).append(result(run, raw, j["theoretical_iops"]))
     for j in jobs.values():
         rounds = j.pop("rounds")
-        j["results"] = {impl: best_round(res) for impl, res in rounds.items()}
+        for impl, rs in rounds.items():  # the round with the highest IOPS, plus every round's IOPS and p50
+            done = [r for r in rs if "iops" in r]
+            j["results"][impl] = rs[0] if not done else dict(sorted(done, key=lambda r: r["iops"])[-1], rounds=[
+                {"iops": r["iops"], "p50_us": r["clat_us"]["p50"]} for r in done], rounds_failed=len(rs) - len(done))
         if "c" in rounds and "rust" in rounds:
             def flat(r):  # the metrics that get a ratio
                 return {} if "iops" not in r else dict(r["clat_us"], iops=r["iops"], pct_of_max=r["pct_of_max"],
@@ -155,24 +154,60 @@ def dm_delay(raw):
     return {"benchmark": "dm-delay", "jobs": list(jobs.values())}
 
 
-def g6(x):
-    return None if x is None else float("%.6g" % x)
-
-
-def pick(key, values):
-    """The best of a rate's or a time's values, else the median (the lower
-    middle one of an even number)."""
-    if not values:
+def stages(raw):
+    """The stages' table, as lines, from stages-trace.txt and stages-params.txt
+    ("DELAY_DEV ZERO_DEV DELAY", devices as "major,minor"), or None without."""
+    try:
+        with open(os.path.join(raw, "stages-params.txt")) as f:
+            ddev, zdev, delay = f.read().split()
+        with open(os.path.join(raw, "stages-trace.txt")) as f:
+            text = f.read().splitlines()
+    except (OSError, ValueError):
         return None
-    if key.endswith("_per_s"):
-        return max(values)
-    return min(values) if re.search("(_us|_seconds)$", key) else sorted(values)[(len(values) - 1) // 2]
+    delay, ios, cur, skipped = delay_us(delay), [], None, 0
+    # The worker's alarm; without one (a worker that sleeps to its deadline), the timer of a sleep.
+    timer = "7kthread5Waker" if any("7kthread5Waker" in l for l in text) else "function=hrtimer_wakeup"
+    want = {k: (ev, re.compile(p)) for k, ev, p in (  # each stage's event and a pattern in its text
+        ("H", "hrtimer_expire_entry", re.escape(timer)), ("W", "sched_wakeup", "comm=kdelayd-rs"),
+        ("R", "sched_switch", "next_comm=kdelayd-rs"), ("S", "block_bio_queue", "^" + re.escape(zdev + " ")),
+        ("E", "sched_wakeup", "comm=fio"), ("F", "sched_switch", "next_comm=fio"))}
+    for m in filter(None, map(EV.match, text)):
+        cpu, t, ev, rest = m.group(3), float(m.group(4)) * 1e6, m.group(5), m.group(6)
+        if ev == "block_bio_queue" and rest.startswith(ddev + " "):
+            if cur and all(k in cur for k in "AHWRSEF"):
+                cur["A2"] = t
+                ios.append(cur)
+            elif cur:
+                skipped += 1
+            cur = {"A": t, "cpuA": cpu}
+            continue
+        # The stages come in order: only the first one not yet seen can be next.
+        k = cur and next((k for k in "HWRSEF" if k not in cur), None)
+        if k and ev == want[k][0] and want[k][1].search(rest):
+            cur[k], cur["cpu" + k] = t, cpu
+    if not ios:
+        return ["No complete I/O in the trace."]
+    out = [f"{len(ios)} I/Os traced ({skipped} incomplete), delay {delay} µs; µs per stage", "",
+           "| stage | p10 | p50 | p90 |", "|---|---:|---:|---:|"]
+    for a, b, name in STAGES:
+        v = sorted(io[b] - io[a] - (delay if a == "A" else 0) for io in ios)
+        out.append("| %s | %s |" % (name, " | ".join("%.0f" % v[min(len(v) - 1, int(f * len(v)))]
+                                                     for f in (0.1, 0.5, 0.9))))
+    return out + [""] + [f"{what} on another CPU than the one fio queued the bio on for "
+                         f"{sum(io['cpu' + k] != io['cpuA'] for io in ios)} of {len(ios)} I/Os."
+                         for k, what in (("H", "The timer fired"), ("R", "The worker ran"))]
 
 
 def rds(raw):
     """The RDS summary of RAWDIR, or None without rds-raw.txt and rds-params.txt.
     Loops pair with the same loop of c's same round; tcp_floor's round r (run
     first) with c's round r. The figures have 6 significant digits."""
+    def g6(x):
+        return None if x is None else float("%.6g" % x)
+
+    def pick(key, values):  # the best of a rate's or a time's values, else the median (the lower middle one)
+        return None if not values else max(values) if key.endswith("_per_s") else min(values) if re.search(
+            "(_us|_seconds)$", key) else sorted(values)[(len(values) - 1) // 2]
     rows, keys, inv, p = {}, [], {}, {k: int(v) for k, v in read_kv(raw, "rds-params.txt").items()}
     for w in lines(raw, "rds-raw.txt"):
         if len(w) == 4 and number(w[3]) is not None:
@@ -180,16 +215,15 @@ def rds(raw):
             keys += [] if w[2] in keys else [w[2]]
     if not rows or not p:
         return None
-    if "burst_binds_per_s" not in keys and "burst_seconds" in keys:  # 8 binds per rds-ping invocation
+    if "burst_seconds" in keys:  # a burst's binds/s: 8 binds per rds-ping invocation
         keys.insert(keys.index("burst_seconds") + 1, "burst_binds_per_s")
-        for case in {c for c, k in rows if k == "burst_seconds"}:
-            rows[case, "burst_binds_per_s"] = [float("%.1f" % (p["invocations"] * 8 / s))
-                                               for s in rows[case, "burst_seconds"] if s > 0]
+    for case, k in [ck for ck in rows if ck[1] == "burst_seconds"]:
+        rows[case, "burst_binds_per_s"] = [float("%.1f" % (p["invocations"] * 8 / s)) for s in rows[case, k] if s > 0]
     for w in (w for w in lines(raw, "rds-invocations.txt") if len(w) == 5):
         inv.setdefault(w[1], []).append((int(w[3]), int(w[4])))
     out = dict({k: p.get(k) for k in ("invocations", "loop_binds", "rounds", "loop_reps", "count_rounds", "cpu")},
                cases={})
-    for case in RDS_CASES:
+    for case in ("c", "ours_fast0", "ours_fast1", "tcp_floor"):
         v = out["cases"][case] = {k: pick(k, rows.get((case, k), [])) for k in keys}
         v["burst_invocation_p50_ms"] = g6(median([us / 1000 for us, _ in inv.get(case, [])]))
         v["burst_rtt_p50_us"] = g6(median([rtt for _, rtt in inv.get(case, []) if rtt >= 0]))
@@ -202,11 +236,7 @@ def rds(raw):
 
 # The report.
 
-def fmt(spec):
-    return lambda v: "-" if v is None else spec.format(v)
-
-
-f0, f1, f2 = fmt("{:,.0f}"), fmt("{:.1f}"), fmt("{:.2f}")
+f0, f1, f2 = [lambda v, spec=spec: "-" if v is None else spec.format(v) for spec in ("{:,.0f}", "{:.1f}", "{:.2f}")]
 
 
 def ratio_text(v, rng):
@@ -226,71 +256,68 @@ def workload(j):
 
 def get(v, *path):
     for p in path:
-        if not isinstance(v, dict) or p not in v:
-            return None
-        v = v[p]
+        v = v.get(p) if isinstance(v, dict) else None
     return v
 
 
 def job_table(j):
+    """A job's table: a row per figure, a column per implementation, ours / C."""
     res = {k: j["results"][k] for k in ("rust", "c") if k in j["results"]}
-    ok, both = {k: (v if "iops" in v else None) for k, v in res.items()}, len(res) == 2
+    both, tf = len(res) == 2, j.get("timer_floor_us")
+
+    def row(label, value, fmt=f0, key=None):  # value: a path in a result ("clat_us.p50") or a function of it
+        cells = [fmt(value(r) if callable(value) else get(r, *value.split("."))) if "iops" in r else "failed"
+                 for r in res.values()]
+        cells += [ratio_text(get(j, "ratio", key), get(j, "ratio_range", key)) if key else ""] * both
+        return "| %s | %s |" % (label, " | ".join(cells))
     out = ["### %s: %s, delay %s" % (j["name"], workload(j), delay_text(j["delay_us"])), ""]
     out += [] if both else ["Ours only: the C target takes whole milliseconds.", ""]
     out += ["| | " + " | ".join(IMPL_NAME[k] for k in res)
             + (" | ours / C (median of the rounds' ratios, min–max) |" if both else " |"),
-            "|---" + "|---:" * (len(res) + both) + "|"]
-
-    def row(label, value, fmt, key=None):
-        cells = [fmt(value(r)) if r else "failed" for r in ok.values()]
-        cells += [ratio_text(get(j, "ratio", key), get(j, "ratio_range", key)) if key else ""] if both else []
-        out.append("| %s | %s |" % (label, " | ".join(cells)))
-
-    row("IOPS (best round)", lambda r: r["iops"], f0, "iops")
-    row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])), lambda v: v or "-")
-    if both:
-        out.append("| ours / C of IOPS in each round |  |  | %s |" % ", ".join(map(f2, j["ratio_rounds"])))
-    row("theoretical maximum IOPS", lambda r: j["theoretical_iops"], f0)
-    row("% of theoretical maximum", lambda r: r["pct_of_max"], f1, "pct_of_max")
-    if any(r and "achievable_iops" in r for r in ok.values()):
-        row("achievable IOPS: 1 / (delays per I/O × delay + I/O path latency at delay 0)",
-            lambda r: r.get("achievable_iops"), f0)
-        row("% of achievable", lambda r: r.get("pct_of_achievable"), f1)
-    for key, label in (("mean", "mean"), ("p50", "p50"), ("p99", "p99"), ("p99_9", "p99.9")):
-        row("%s completion latency (µs)" % label, lambda r, k=key: r["clat_us"][k], f0, key)
-    row("mean latency − requested delay", lambda r: r, lambda r: "%+.0f µs" % r["error_us"] + (
-        "" if r["error_pct"] is None else " (%+.1f%%)" % r["error_pct"]))
-    row("p50 latency − requested delay (µs)", lambda r: r.get("p50_error_us"), f0)
-    row("minimum completion latency (µs; synchronous jobs)", lambda r: r["clat_us"].get("min"), f0)
+            "|---" + "|---:" * (len(res) + both) + "|", row("IOPS (best round)", "iops", key="iops"),
+            row("IOPS of each round", lambda r: ", ".join(f0(x["iops"]) for x in r.get("rounds", [])),
+                lambda v: v or "-")]
+    out += ["| ours / C of IOPS in each round |  |  | %s |" % ", ".join(map(f2, j["ratio_rounds"]))] if both else []
+    out += [row("theoretical maximum IOPS", lambda r: j["theoretical_iops"]),
+            row("% of theoretical maximum", "pct_of_max", f1, "pct_of_max")]
+    if any("achievable_iops" in r for r in res.values()):
+        out += [row("achievable IOPS: 1 / (delays per I/O × delay + I/O path latency at delay 0)", "achievable_iops"),
+                row("% of achievable", "pct_of_achievable", f1)]
+    out += [row("%s completion latency (µs)" % k.replace("_", "."), "clat_us." + k, key=k)
+            for k in ["mean"] + list(PCTS)]
+    out += [row("mean latency − requested delay", lambda r: r, lambda r: "%+.0f µs" % r["error_us"] + (
+                "" if r["error_pct"] is None else " (%+.1f%%)" % r["error_pct"])),
+            row("p50 latency − requested delay (µs)", "p50_error_us"),
+            row("minimum completion latency (µs; synchronous jobs)", "clat_us.min")]
     if j["delay_us"]:
-        row("I/Os that completed before the requested delay (%)",
-            lambda r: None if r.get("below_delay") is None else 100 * r["below_delay"], f2)
-    tf = j.get("timer_floor_us")
+        out.append(row("I/Os that completed before the requested delay (%)",
+                       lambda r: None if r.get("below_delay") is None else 100 * r["below_delay"], f2))
     if tf:
         out.append("| this VM's timer floor: a plain sleep to a deadline %s ahead wakes up late by (µs) | %s |" % (
-            delay_text(j["delay_us"]), " | ".join(["min %.0f, p50 %.0f, p99 %.0f" % (tf["min"], tf["p50"], tf["p99"])]
-                                                  + [""] * (len(res) - 1 + both))))
-    for key, label, f in (("cpu_ms_per_s", "worker CPU, ms per s of I/O (/proc/pid/stat utime+stime)", f1),
-                          ("cpu_ms_per_s_schedstat", "worker CPU, ms per s of I/O (/proc/pid/schedstat)", f2),
-                          ("wakeups_per_io", "worker wake-ups per I/O (/proc/pid/schedstat)", f2)):
-        row(label, lambda r, k=key: r["worker"].get(k), f, key)
-    row("device I/Os per fio I/O", lambda r: r["device_per_fio_io"], f2)
+            delay_text(j["delay_us"]),
+            "min %(min).0f, p50 %(p50).0f, p99 %(p99).0f" % tf + " | " * (len(res) - 1 + both)))
+    out += [row("worker CPU, ms per s of I/O (/proc/pid/%s)" % src, "worker." + k, fmt, k) for k, fmt, src in (
+        ("cpu_ms_per_s", f1, "stat utime+stime"), ("cpu_ms_per_s_schedstat", f2, "schedstat"))]
+    out += [row("worker wake-ups per I/O (/proc/pid/schedstat)", "worker.wakeups_per_io", f2, "wakeups_per_io"),
+            row("device I/Os per fio I/O", "device_per_fio_io", f2)]
     return out + [x for k, r in res.items() if "iops" not in r
                   for x in ("", "%s: %s" % (IMPL_NAME[k], r.get("error", "failed")))]
 
 
 def summary_table(jobs):
-    out = ["| job | workload | delay | max IOPS | achievable IOPS | IOPS ours | IOPS C "
+    """A row per job: its rounds, the CPU fio and the worker were pinned to, ours and C side by side."""
+    out = ["| job | workload | delay | rounds | CPU | max IOPS | achievable IOPS | IOPS ours | IOPS C "
            "| ours / C (median of rounds, min–max) | mean µs ours | mean µs C | p50 − delay µs ours "
            "| p50 − delay µs C | VM timer floor p50 µs | p99 µs ours | p99 µs C "
-           "| worker CPU ms/s ours | C | wake-ups per I/O ours | C |", "|---|---|---:" + "|---:" * 16 + "|"]
+           "| worker CPU ms/s ours | C | wake-ups per I/O ours | C |", "|---|---|---:" + "|---:" * 18 + "|"]
     for j in jobs:
         r, c = j["results"].get("rust") or {}, j["results"].get("c") or {}
+        n = max([len(x.get("rounds", [])) + x.get("rounds_failed", 0) for x in j["results"].values()] + [0])
 
         def both(fmt, *path):
             return [fmt(get(r, *path)), fmt(get(c, *path)) if c else "n/a"]
-        cells = [j["name"], workload(j), delay_text(j["delay_us"]), f0(j["theoretical_iops"]),
-                 f0(get(r, "achievable_iops"))] + both(f0, "iops")
+        cells = [j["name"], workload(j), delay_text(j["delay_us"]), str(n), "any" if j["cpu"] is None else str(
+            j["cpu"]), f0(j["theoretical_iops"]), f0(get(r, "achievable_iops"))] + both(f0, "iops")
         cells += [ratio_text(get(j, "ratio", "iops"), get(j, "ratio_range", "iops")) if c else ""]
         cells += both(f0, "clat_us", "mean") + both(f0, "p50_error_us") + [f0(get(j, "timer_floor_us", "p50"))]
         cells += both(f0, "clat_us", "p99") + both(f2, "worker", "cpu_ms_per_s_schedstat")
@@ -299,75 +326,45 @@ def summary_table(jobs):
 
 
 def rds_tables(rds):
-    """The RDS section: a table over IPv4, one over IPv6."""
-    def s(v, spec="{}"):
-        return fmt(spec)(v)
+    """The RDS section: a table over IPv4 (loop, with the burst), one over IPv6 (loop6)."""
+    def cell(v, k, spec):  # spec: a format, "vs" (the ratio to c), "per bind" or "+loop" (a count, - if not taken)
+        x = v.get(k)
+        if spec == "vs":
+            return ratio_text(v["ratio"].get(k), v["ratio_range"].get(k))
+        if spec in ("per bind", "+loop"):
+            return "-" if x is None or x < 0 else "%.1f" % (x / rds["loop_binds"]) if spec == "per bind" else str(
+                x + v["loop_order3_allocs"])
+        return "-" if x is None else spec.format(x)
 
-    def per_bind(v):
-        return "-" if v is None or v < 0 else "%.1f" % (v / rds["loop_binds"])
-
-    def ratios(v, *keys):
-        return [ratio_text(v["ratio"].get(k), v["ratio_range"].get(k)) for k in keys]
-    out = ["RDS bind benchmark: %s rds-ping invocations (8 binds each) per burst, %s binds per tight loop, "
-           "%s rounds, %s timed loops per case and round, on CPU %s; counters on in one more loop in the first "
-           "%s rounds. Rates and times: the best round or loop; counts: the median round; ratios (vs C): the "
-           "median of case / c within a round, min–max in brackets. The method: tests/bench/README.md." % tuple(
-               rds[k] for k in ("invocations", "loop_binds", "rounds", "loop_reps", "cpu", "count_rounds")), "",
-           "| case | burst s | burst binds/s | ms per invocation (p50) | ping RTT us (p50) | loop binds/s "
-           "| loop p50 us | loop p99 us | CM IDs (burst) | CM IDs (loop) | slab allocs per bind (loop) "
-           "| order-3 allocs (burst+loop) | burst binds/s vs C | loop binds/s vs C | loop p50 vs C |",
-           "|---" * 15 + "|"]
-    for c, v in rds["cases"].items():
-        o3 = v["burst_order3_allocs"]
-        out.append("| %s |" % " | ".join([
-            c, s(v["burst_seconds"], "{:.3f}"), s(v["burst_binds_per_s"], "{:.1f}"),
-            s(v["burst_invocation_p50_ms"], "{:.1f}"), s(v["burst_rtt_p50_us"], "{:.0f}"),
-            s(v["loop_binds_per_s"]), s(v["loop_p50_us"], "{:.2f}"), s(v["loop_p99_us"], "{:.2f}"),
-            s(v["cm_ids"]), s(v["loop_cm_ids"]), per_bind(v["loop_slab_allocs"]),
-            "-" if o3 is None or o3 < 0 else str(o3 + v["loop_order3_allocs"])]
-            + ratios(v, "burst_binds_per_s", "loop_binds_per_s", "loop_p50_us")))
-    out += ["", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. Upstream C caches "
-            "IPv4 addresses only." % rds["loop_binds"], "", "| case | loop6 binds/s | loop6 p50 us | loop6 p99 us "
-            "| CM IDs (loop6) | slab allocs per bind (loop6) | loop6 binds/s vs C | loop6 p50 vs C |",
-            "|---" * 8 + "|"]
-    for c, v in rds["cases"].items():
-        out.append("| %s |" % " | ".join([
-            c, s(v["loop6_binds_per_s"]), s(v["loop6_p50_us"], "{:.2f}"), s(v["loop6_p99_us"], "{:.2f}"),
-            s(v["loop6_cm_ids"]), per_bind(v["loop6_slab_allocs"])] + ratios(v, "loop6_binds_per_s", "loop6_p50_us")))
-    return out + ["", "Ratios are case / c. The burst includes process start-up and the ping round trip: "
-                  "the bind() calls are a small part of an invocation (see the loop). The loop times "
-                  "bind() alone (p50/p99) and socket+bind+close (binds/s)."]
-
-
-def rounds_run(jobs, default):
-    """How many rounds the jobs ran, in words ("3 rounds", or the groups,
-    most rounds first: "5 rounds (0read, 1msread) or 2 (10msread)")."""
-    groups = {}
-    for j in jobs:
-        n = max([len(r.get("rounds", [])) + r.get("rounds_failed", 0) for r in j["results"].values()] + [0])
-        if n:
-            groups.setdefault(n, []).append(j["name"])
-    if len(groups) < 2:
-        return "%s rounds" % (next(iter(groups)) if groups else default if default.isdigit() else "?")
-    parts = ["%d (%s)" % (n, ", ".join(names)) for n, names in sorted(groups.items(), reverse=True)]
-    parts[0] = parts[0].replace(" ", " rounds ", 1)
-    return ", ".join(parts[:-1]) + " or " + parts[-1]
-
-
-def placement(jobs):
-    """Where fio and the worker kthread ran, in words: "both on CPU 1 in
-    0read, 1mswrite; placed by the scheduler in 10mswriteasync"."""
-    pinned, free = {}, [j["name"] for j in jobs if j.get("cpu") is None]
-    for j in (j for j in jobs if j.get("cpu") is not None):
-        pinned.setdefault(j["cpu"], []).append(j["name"])
-    parts = ["both on CPU %d in %s" % (cpu, ", ".join(names)) for cpu, names in sorted(pinned.items())]
-    return "; ".join(parts + (["placed by the scheduler in %s" % ", ".join(free)] if free else [])) or "?"
+    def table(l):
+        b = l == "loop"  # with the burst's columns
+        cols = [("burst s", "burst_seconds", "{:.3f}"), ("burst binds/s", "burst_binds_per_s", "{:.1f}"),
+                ("ms per invocation (p50)", "burst_invocation_p50_ms", "{:.1f}"),
+                ("ping RTT us (p50)", "burst_rtt_p50_us", "{:.0f}")] * b
+        cols += [(l + " binds/s", l + "_binds_per_s", "{}"), (l + " p50 us", l + "_p50_us", "{:.2f}"),
+                 (l + " p99 us", l + "_p99_us", "{:.2f}")] + [("CM IDs (burst)", "cm_ids", "{}")] * b
+        cols += [("CM IDs (%s)" % l, l + "_cm_ids", "{}"),
+                 ("slab allocs per bind (%s)" % l, l + "_slab_allocs", "per bind")]
+        cols += [("order-3 allocs (burst+loop)", "burst_order3_allocs", "+loop"),
+                 ("burst binds/s vs C", "burst_binds_per_s", "vs")] * b
+        cols += [(l + " binds/s vs C", l + "_binds_per_s", "vs"), (l + " p50 vs C", l + "_p50_us", "vs")]
+        return ["| case | %s |" % " | ".join(h for h, _, _ in cols), "|---" * (len(cols) + 1) + "|"] + [
+            "| %s | %s |" % (c, " | ".join(cell(v, k, spec) for _, k, spec in cols)) for c, v in rds["cases"].items()]
+    return ["RDS bind benchmark, %s rounds on CPU %s: bursts of %s rds-ping invocations (8 binds each), tight "
+            "loops of %s binds (%s timed per case and round, one more counted in the first %s rounds). Rates, "
+            "times: the best round or loop; counts: the median round; vs C: the median over the rounds of case / c "
+            "within a round (min–max). Method: tests/bench/README.md." % tuple(rds[k] for k in (
+                "rounds", "cpu", "invocations", "loop_binds", "loop_reps", "count_rounds")), ""] + table("loop") + [
+        "", "IPv6 (fd00::1 on rxe0; fd01::1 for tcp_floor), tight loop of %s binds. Upstream C caches IPv4 "
+        "addresses only." % rds["loop_binds"], ""] + table("loop6") + [
+        "", "A burst is mostly process start-up and ping round trips; the loop times bind() alone (p50/p99) "
+        "and socket+bind+close (binds/s)."]
 
 
 def report(raw, outdir):
     meta, host = read_kv(raw, "meta.txt"), read_kv(raw, "host.txt")
     status = {k: v.strip() for k, v in read_kv(raw, "status.txt", " ").items()}
-    dm, rd = dm_delay(raw), rds(raw)
+    dm, rd, st_table = dm_delay(raw), rds(raw), stages(raw)
     jobs, st = (dm or {}).get("jobs", []), status.get("rds", "not run")
     md = ["# rust-dm-rds benchmarks", "",
           "- kernel: `%s` (%s test kernel, %s)" % (meta.get("uname", "unknown: the guest did not start"),
@@ -375,28 +372,26 @@ def report(raw, outdir):
           "- date: %s" % meta.get("date", host.get("date", "?")),
           "- machine: QEMU TCG guest, %s vCPUs, %s MiB (%s)" % (
               meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024, host.get("host", "")),
-          "- fio: %s s per run; per job %s" % (meta.get("seconds", "?"), rounds_run(jobs, meta.get("repeat", "?"))),
-          "- fio and the target's worker kthread: %s" % placement(jobs),
-          "- kernel command line: %s" % (
-              "`%s` added (a fixed address layout: under TCG where code lands moves what it costs)"
-              % meta["cmdline"] if meta.get("cmdline") else "nothing added (KASLR on)"),
+          "- fio: %s s per run; each job's rounds and pinned CPU (any: unpinned) in the summary"
+          % meta.get("seconds", "?"),
+          "- kernel command line: %s" % ("`%s` added (a fixed address layout)" % meta["cmdline"]
+                                         if meta.get("cmdline") else "nothing added (KASLR on)"),
           "- run time: %s" % host.get("elapsed", "?"), "", "## dm-delay: rust_dm_delay against C dm_delay", ""]
     if not jobs:
         md += ["**No dm-delay results** (status: %s). See the VM log." % status.get("dm_delay", "not run"), ""]
     else:
         if status.get("dm_delay") != "ok":
             md += ["**Incomplete** (status: %s)." % status.get("dm_delay", "unknown"), ""]
-        md += ["fio over a `delay` target on a 1 TiB `dm-zero` device, the C `dm_delay` then `rust_dm_delay` in "
-               "each round. Ours / C is the median over the rounds of the ratio within a round, with its min–max "
-               "in brackets; the other columns are each implementation's best round. The method and every "
-               "column: tests/bench/README.md.", ""] + summary_table(jobs) + [""]
+        md += ["fio over a `delay` target on a 1 TiB `dm-zero` device, C `dm_delay` then `rust_dm_delay` in each "
+               "round. Ours / C: the median over the rounds of the ratio within a round (min–max); other columns: "
+               "each implementation's best round. Method and columns: tests/bench/README.md.", ""]
+        md += summary_table(jobs) + [""]
         for j in jobs:
             md += job_table(j) + [""]
-    stages = stages_table(raw)
-    if stages:
+    if st_table:
         md += ["## dm-delay: where a delayed I/O's time goes", "",
                "One more run of ours, 1 ms O_DIRECT writes at QD1 with fio and the worker pinned, traced with "
-               "the kernel's block, timer and sched events (tests/bench/stages.sh).", ""] + stages + [""]
+               "the kernel's block, timer and sched events (dm_delay_bench.sh stages).", ""] + st_table + [""]
     md += ["## RDS: rust_rds_ib_addr", ""]
     if st != "ok":
         md += ["**The RDS benchmark failed** (status: %s); see raw/rds.log." % st, ""]

@@ -1,11 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # 'make bench' (and bench-stock, bench-hz1000: BENCH_FLAVOR): builds the
-# modules for the test kernel in bench/output/modules-<flavor>/, boots it
-# once and runs tests/bench/guest.sh there, which writes bench/output/raw/;
-# then tests/bench/report.py writes bench/output/report.md and report.json,
-# copied with the raw data to bench/output/runs/<date>/. Environment:
-# tests/bench/README.md.
+# modules for the test kernel in bench/output/modules-<flavor>/, boots it once
+# to run tests/bench/guest.sh, which writes bench/output/raw/; report.py then
+# writes bench/output/report.md and report.json, copied with raw/ to
+# bench/output/runs/<date>/. Environment: tests/bench/README.md.
 
 . "$(dirname "$0")/../vm/lib.sh"
 
@@ -25,26 +24,20 @@ in_chroot "cd $mods && scripts/kmake.sh $kdir modules -j$(nproc)" >"$CACHE/build
 build_tools
 built=$(date +%s)
 
-rm -rf "$raw" "$out/plot"
+rm -rf "$raw" "$out/report.md" "$out/report.json"
 mkdir -p "$raw"
-rm -f "$out/report.md" "$out/report.json" "$out/dm_delay_latency.png"
 
-env=("KO_DIR=$mods" "BENCH_SECONDS=${BENCH_SECONDS:-10}")
-for v in BENCH_REPEAT BENCH_JOBS BENCH_IMPLS BENCH_PIN RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
+# A fixed address layout: under TCG what code costs depends on where it lands.
+cmdline=${BENCH_CMDLINE-nokaslr norandmaps}
+env=("KO_DIR=$mods" "BENCH_CMDLINE='$cmdline'")
+for v in BENCH_SECONDS BENCH_REPEAT BENCH_JOBS BENCH_IMPLS BENCH_PIN RDS_BENCH_INVOCATIONS RDS_BENCH_LOOP \
 	RDS_BENCH_ROUNDS RDS_BENCH_LOOP_REPS RDS_BENCH_COUNT_ROUNDS; do
 	[ -n "${!v:-}" ] && env+=("$v='${!v}'")
 done
-# A fixed address layout: under TCG what a code path costs depends on where
-# its code lands.
-cmdline=${BENCH_CMDLINE-nokaslr norandmaps}
-env+=("BENCH_CMDLINE='$cmdline'")
 log "booting the $flavor kernel and running the benchmarks (log: ${out#"$REPO"/}/vm.log)"
-if VM_APPEND=$cmdline "$REPO/tests/vm/vm.sh" -f "$flavor" -t "${BENCH_TIMEOUT:-1500}" \
-	"${env[*]} tests/bench/guest.sh $raw" 2>&1 | tee "$out/vm.log"; then
-	vm_rc=0
-else
-	vm_rc=${PIPESTATUS[0]}
-fi
+vm_rc=0
+VM_APPEND=$cmdline "$REPO/tests/vm/vm.sh" -f "$flavor" -t "${BENCH_TIMEOUT:-1500}" \
+	"${env[*]} tests/bench/guest.sh $raw" 2>&1 | tee "$out/vm.log" || vm_rc=${PIPESTATUS[0]}
 end=$(date +%s)
 grep -q '^# bench-guest-done' "$out/vm.log" ||
 	echo "warning: the guest did not finish (vm.sh exit $vm_rc); the report has what it wrote" >&2

@@ -28,16 +28,14 @@ static int cmp_ll(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	long long delay, *over, sum = 0, deadline;
+	long long delay = argc == 3 ? atol(argv[1]) * 1000LL : 0, *over, sum = 0, deadline;
+	long i, count = argc == 3 ? atol(argv[2]) : 0;
 	struct timespec ts;
-	long i, count;
 
-	if (argc != 3 || atol(argv[1]) < 1 || atol(argv[2]) < 1) {
+	if (delay < 1000 || count < 1) {
 		fprintf(stderr, "usage: timer-floor DELAY_US COUNT\n");
 		return 2;
 	}
-	delay = atol(argv[1]) * 1000LL;
-	count = atol(argv[2]);
 	over = calloc(count, sizeof(*over));
 	if (!over || prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0)) {
 		perror("timer-floor");
@@ -56,6 +54,5 @@ int main(int argc, char **argv)
 	printf("delay_us %lld count %ld min_us %.1f p50_us %.1f p99_us %.1f mean_us %.1f\n",
 	       delay / 1000, count, over[0] / 1e3, over[count / 2] / 1e3,
 	       over[count * 99 / 100] / 1e3, sum / 1e3 / count);
-	free(over);
 	return 0;
 }

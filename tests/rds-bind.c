@@ -6,6 +6,7 @@
  *   rds-bind -n 0 [-e EXPECT] [-p USEC] ADDR  bind until SIGTERM or SIGINT
  *   rds-bind -t -n COUNT ADDR                timed tight loop
  *   rds-bind -H [-n COUNT] ADDR              hold COUNT (default 8) bound
+ *   rds-bind -s                              bind to each address read
  *
  * Each bind uses a fresh socket, closed right after it. The first form
  * prints "ok" or the errno name (EADDRNOTAVAIL, ...) of the last bind. With
@@ -22,6 +23,11 @@
  *
  * -H binds COUNT sockets and keeps them open: it prints "bound" once they
  * all are, then waits for SIGTERM or SIGINT.
+ *
+ * -s reads one ADDR[%SCOPE] per line from stdin until EOF, binds once to
+ * each and prints the outcome as the first form does ("bad-address" for a
+ * line that does not parse), flushed at once: a test that binds after every
+ * step of a loop runs one rds-bind beside it instead of one per bind.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -39,7 +45,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rds-bind [-n COUNT] [-e EXPECT|-t|-H] [-p USEC] ADDR\n");
+	fprintf(stderr, "usage: rds-bind [-n COUNT] [-e EXPECT|-t|-H] [-p USEC] ADDR | -s\n");
 	exit(2);
 }
 
@@ -122,15 +128,28 @@ static int hold(const struct rds_addr *a, long count)
 	return 0;
 }
 
+static int serve(void)
+{
+	char line[128];
+	struct rds_addr a;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = 0;
+		printf("%s\n", rds_addr_parse(line, &a) ? "bad-address" : outcome(bind_once(&a)));
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *expect = "ok", *last = NULL;
 	long count = -1, done = 0, bad = 0, pause_us = 0;
-	int c, timed = 0, holding = 0;
+	int c, timed = 0, holding = 0, serving = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct rds_addr a;
 
-	while ((c = getopt(argc, argv, "n:e:p:tH")) != -1) {
+	while ((c = getopt(argc, argv, "n:e:p:tHs")) != -1) {
 		switch (c) {
 		case 'n':
 			count = atol(optarg);
@@ -147,9 +166,17 @@ int main(int argc, char **argv)
 		case 'p':
 			pause_us = atol(optarg);
 			break;
+		case 's':
+			serving = 1;
+			break;
 		default:
 			usage();
 		}
+	}
+	if (serving) {
+		if (optind != argc || timed || holding)
+			usage();
+		return serve();
 	}
 	if (optind != argc - 1 || timed + holding > 1 || count < -1 ||
 	    (timed && count < 1))

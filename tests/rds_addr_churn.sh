@@ -22,7 +22,7 @@ F4=198.51.100.1
 F6=fd01::1
 
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 11
 
 rds_setup || ktap_exit_fail_msg "soft-RoCE setup failed"
 ip link show vethf0 >/dev/null 2>&1 || ip link add vethf0 type veth peer name vethf1
@@ -49,11 +49,51 @@ count_lp() {
 	fast=$((fast + $(ctr fast_hits)))
 }
 
+# beside NAME CMD...: starts CMD beside the test, its input and output on
+# FIFOs, whose ends this shell holds in NAME_W and NAME_R (CMD's pid in
+# NAME_PID). A process start costs a quarter of a second in the debug VM,
+# and a flap would need four.
+beside() {
+	local -n w=${1}_W r=${1}_R pid=${1}_PID
+	local dir=$SCRATCH/$1
+	mkfifo "$dir.in" "$dir.out" || return 1
+	"${@:2}" <"$dir.in" >"$dir.out" 2>&1 &
+	pid=$!
+	exec {w}>"$dir.in" {r}<"$dir.out"
+}
+SCRATCH=$(mktemp -d)
+beside IP ip -force -batch - && beside BIND "$TESTS_DIR/rds-bind" -s ||
+	ktap_exit_fail_msg "cannot start ip -batch and rds-bind -s"
+
+# Runs "ip ARG..." in the ip beside the test and waits until it is done (a
+# command after it fails at once, naming ipb-sync); on an error, prints it,
+# counts it in ip_failed and returns 1.
+ipb() {
+	local line err=
+	printf '%s\nlink show dev ipb-sync\n' "$*" >&"$IP_W"
+	while read -r line <&"$IP_R"; do
+		case $line in
+		"Command failed"*) ;;
+		*ipb-sync*) break ;;
+		*) err+="$line " ;;
+		esac
+	done
+	[ -z "$err" ] && return
+	ktap_print_msg "ip $*: $err"
+	ip_failed=$((ip_failed + 1))
+	return 1
+}
+
+# Sets GOT to the outcome of one bind to $1: ok or an errno name.
+bind1() {
+	echo "$1" >&"$BIND_W" && read -r GOT <&"$BIND_R"
+}
+
 # After a delete (flap $1) of the address $2: a bind fails, nothing cached.
 gone() {
-	local got line
-	got=$(rds_bind -e EADDRNOTAVAIL "$2")
-	[ "$got" = EADDRNOTAVAIL ] || gone_bound+="$1:$got "
+	local line
+	bind1 "$2"
+	[ "$GOT" = EADDRNOTAVAIL ] || gone_bound+="$1:$GOT "
 	while read -r line; do
 		[[ $line == "$2 "* ]] && gone_cached+="$1 "
 	done <"$DBG/table"
@@ -62,11 +102,10 @@ gone() {
 # After an add (flap $1) of the address $2, once rxef0 has its GID, the
 # first bind succeeds; lap $3 counts the wait for the GID.
 back() {
-	local got
 	wait_gid rxef0 "$2" || unready=$((unready + 1))
 	lap "$3"
-	got=$(rds_bind "$2")
-	[ "$got" = ok ] || back_refused+="$1:$got "
+	bind1 "$2"
+	[ "$GOT" = ok ] || back_refused+="$1:$GOT "
 }
 
 # Time spent per step, without a fork: lap N adds the microseconds since
@@ -78,15 +117,15 @@ lap() {
 	t0=$t
 }
 
-gone_bound= gone_cached= back_refused= unready=0 reloads=0 reload_failed=0 links=0
+gone_bound= gone_cached= back_refused= unready=0 ip_failed=0 reloads=0 reload_failed=0 links=0
 for ((i = 1; i <= FLAPS; i++)); do
 	a=$F4 len=24 nodad=
 	((i % 2)) && a=$F6 len=64 nodad=nodad
-	ip addr del "$a/$len" dev vethf0
+	ipb addr del "$a/$len" dev vethf0
 	lap 0
 	gone "$i" "$a"
 	lap 1
-	ip addr add "$a/$len" dev vethf0 $nodad
+	ipb addr add "$a/$len" dev vethf0 $nodad
 	back "$i" "$a" 4
 	lap 2
 	if ((i % 10 == 0)); then
@@ -111,6 +150,7 @@ binders_stop
 ktap_print_msg "ms per address flap: delete $((T[0] / FLAPS / 1000)), check $((T[1] / FLAPS / 1000)), add and GID $((T[4] / FLAPS / 1000)), first bind $((T[2] / FLAPS / 1000)); per link flap: delete and check $((links ? T[5] / links / 1000 : 0)), add, GID and bind $((links ? T[6] / links / 1000 : 0)); $((T[7] / 1000)) ms in all for the reloads"
 ktap_print_msg "$FLAPS address flaps, $links link flaps, $reloads livepatch reloads, $BINDS binds by the binders, $inval invalidations, $fast fast-path hits"
 
+expect_eq "every ip addr del and add succeeded" 0 "$ip_failed"
 expect_eq "a bind fails after each delete (failed: flap:errno)" "" "$gone_bound"
 expect_eq "no address cached after its delete (flaps)" "" "$gone_cached"
 expect_eq "the first bind after each add succeeds (failed: flap:errno)" "" "$back_refused"
@@ -121,5 +161,8 @@ expect_ge "each address delete invalidated a cached address" "$FLAPS" "$inval"
 check "livepatch unloads" lp_unload
 rdma link delete rxef0
 ip link del vethf0
+exec {IP_W}>&- {BIND_W}>&-
+wait "$IP_PID" "$BIND_PID"
+rm -rf "$SCRATCH"
 check "kernel log clean" dmesg_clean
 ktap_finished

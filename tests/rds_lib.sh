@@ -134,7 +134,7 @@ wait_gid() {
 	gid_of "$2"
 	for ((i = 0; i < 200; i++)); do
 		for ((j = 0; ; j++)); do
-			read -r g <"$d/$j" 2>/dev/null || break
+			read -r g 2>/dev/null <"$d/$j" || break
 			[ "${g//:/}" = "$GID" ] && return 0
 		done
 		sleep 0.1

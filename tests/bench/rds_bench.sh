@@ -30,6 +30,8 @@ T4=198.51.100.1 # tcp_floor's address: a veth pair with no RDMA device
 EV=$TRACING/events/kmem/mm_page_alloc
 SLAB_EVENTS="kmalloc kmem_cache_alloc" SLAB_HIST='hist:keys=common_type:vals=hitcount'
 
+cm_ctr() { cat "$DBG/cm_ids_created" 2>/dev/null; } # our counter; nothing when not loaded
+
 # Starts counting CM IDs, rdma_bind_addr calls, order-3 page allocations and
 # slab allocations (with CONFIG_HIST_TRIGGERS).
 count_start() {
@@ -49,7 +51,7 @@ count_start() {
 		echo "!$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
 		echo "$SLAB_HIST" >"$TRACING/events/kmem/$e/trigger" 2>/dev/null
 	done
-	_cm0=$(cat "$DBG/cm_ids_created" 2>/dev/null) # our counter, when loaded
+	_cm0=$(cm_ctr)
 }
 
 # count_stop CASE P Q: stops counting; prints the rows "CASE Pcm_ids N",
@@ -58,7 +60,7 @@ count_stop() {
 	local cm cm1 o3=-1 bind e f n=-1
 	cm=$(prof_hits __rdma_create_kernel_id)
 	bind=$(prof_hits rdma_bind_addr)
-	cm1=$(cat "$DBG/cm_ids_created" 2>/dev/null)
+	cm1=$(cm_ctr)
 	[ -n "$cm1" ] && cm=$((cm1 - _cm0))
 	for e in $SLAB_EVENTS; do
 		f=$TRACING/events/kmem/$e/hist

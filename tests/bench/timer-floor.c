@@ -54,5 +54,6 @@ int main(int argc, char **argv)
 	printf("delay_us %lld count %ld min_us %.1f p50_us %.1f p99_us %.1f mean_us %.1f\n",
 	       delay / 1000, count, over[0] / 1e3, over[count / 2] / 1e3,
 	       over[count * 99 / 100] / 1e3, sum / 1e3 / count);
+	free(over);
 	return 0;
 }

@@ -16,7 +16,7 @@
 #
 # STRESS=1 (make stress) runs STRESS_PROGS (tests/Makefile) at their full
 # counts instead, each with 12 times the timeout of tests/settings (the
-# address churn alone can take most of an hour in the debug VM); the
+# address churn alone takes about an hour in the debug VM); the
 # programs read STRESS in the guest.
 #
 # Passed programs are remembered in $CACHE/results, keyed on everything

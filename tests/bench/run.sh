@@ -36,7 +36,7 @@ for v in BENCH_SECONDS BENCH_REPEAT BENCH_JOBS BENCH_IMPLS BENCH_PIN RDS_BENCH_I
 done
 log "booting the $flavor kernel and running the benchmarks (log: ${out#"$REPO"/}/vm.log)"
 vm_rc=0
-VM_APPEND=$cmdline "$REPO/tests/vm/vm.sh" -f "$flavor" -t "${BENCH_TIMEOUT:-1500}" \
+VM_APPEND=$cmdline "$REPO/tests/vm/vm.sh" -f "$flavor" -t "${BENCH_TIMEOUT:-3000}" \
 	"${env[*]} tests/bench/guest.sh $raw" 2>&1 | tee "$out/vm.log" || vm_rc=${PIPESTATUS[0]}
 end=$(date +%s)
 grep -q '^# bench-guest-done' "$out/vm.log" ||

@@ -6,7 +6,8 @@
 # device (rxef0 on vethf0, 198.51.100.1 and fd01::1), while four binders
 # bind the addresses of rxe0 and rxe1 (A4, A6, B4, B6), 20 ms apart:
 # - address flaps: the two addresses, in turn, are deleted and added back;
-# - RDMA link flaps: every tenth flap, rxef0 is deleted and added back too.
+# - RDMA link flaps: every tenth flap, rxef0 is deleted and added back too,
+#   and both addresses are checked as after their own delete and add.
 # After each delete returns, a bind to the address must fail, and it must
 # not be in the table; after each add, once rxef0 has its GID, the first
 # bind must succeed. Three times in the run, the livepatch is disabled,
@@ -119,8 +120,8 @@ lap() {
 
 gone_bound= gone_cached= back_refused= unready=0 ip_failed=0 reloads=0 reload_failed=0 links=0
 for ((i = 1; i <= FLAPS; i++)); do
-	a=$F4 len=24 nodad=
-	((i % 2)) && a=$F6 len=64 nodad=nodad
+	a=$F4 o=$F6 len=24 nodad=
+	((i % 2)) && a=$F6 o=$F4 len=64 nodad=nodad
 	ipb addr del "$a/$len" dev vethf0
 	lap 0
 	gone "$i" "$a"
@@ -132,9 +133,13 @@ for ((i = 1; i <= FLAPS; i++)); do
 		links=$((links + 1))
 		rdma link delete rxef0
 		gone "link $i" "$a"
+		gone "link $i" "$o"
 		lap 4
 		rdma link add rxef0 type rxe netdev vethf0
 		back "link $i" "$a" 5
+		# Both addresses again, so that the next delete of each has an
+		# entry to invalidate.
+		back "link $i" "$o" 5
 		lap 5
 	fi
 	if ((i % LP_EVERY == 0 && i < FLAPS)); then

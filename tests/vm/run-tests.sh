@@ -22,8 +22,9 @@
 # Passed programs are remembered in $CACHE/results, keyed on everything
 # that can change their outcome: the test kernel's stamp, the toolchain
 # versions, the module sources (Kbuild, Makefile, *.rs, bindings/,
-# scripts/, dkms.conf), the shared files of tests/ and the program itself. A program whose key has a
-# passed result is not run again: its remembered KTAP is printed, marked
+# scripts/, dkms.conf), the shared files of tests/ (not its *.md) and the
+# program itself. A program whose key has a passed result is not run
+# again: its remembered KTAP is printed, marked
 # "# cached:". Any change to an input runs it again; a failure is never
 # remembered. CHECK_CACHE=0 runs everything (and refreshes the cache).
 #
@@ -95,7 +96,7 @@ common_key=$(
 	echo "STRESS=${STRESS:-0}"
 	git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf '*.rs' bindings scripts tests |
 		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list list-stock)) |
-		grep -v '^tests/bench/' | sort | while IFS= read -r f; do
+		grep -v -e '^tests/bench/' -e '\.md$' | sort | while IFS= read -r f; do
 			[ -f "$f" ] && { echo "== $f"; cat "$f"; }
 		done
 ) || die "cannot hash the inputs of the tests"

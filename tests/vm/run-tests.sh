@@ -94,9 +94,10 @@ common_key=$(
 	cd "$REPO"
 	cat "$CACHE/versions.txt" 2>/dev/null || true
 	echo "STRESS=${STRESS:-0}"
-	git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf '*.rs' bindings scripts tests |
+	git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf '*.rs' bindings scripts tests \
+		':!tests/bench' ':!*.md' |
 		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list list-stock)) |
-		grep -v -e '^tests/bench/' -e '\.md$' | sort | while IFS= read -r f; do
+		sort | while IFS= read -r f; do
 			[ -f "$f" ] && { echo "== $f"; cat "$f"; }
 		done
 ) || die "cannot hash the inputs of the tests"

@@ -1,25 +1,39 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs the kernel's make for these modules against the kernel build tree
-# KDIR, with the compiler that kernel was built with:
+# KDIR, with the tools that kernel was built with:
 #
 #   scripts/kmake.sh KDIR TARGET... [VAR=VALUE...]
+#   scripts/kmake.sh --forget [RELEASE]   drop the Rust metadata prepared
+#                                         for RELEASE (or for every kernel)
 #
-# A distribution's headers package may lack the Rust metadata an external
-# Rust module needs (rust/*.rmeta, libmacros.so): Debian's does. Then the
-# metadata is prepared once, from the matching kernel source package and
-# the headers' own .config, release and Module.symvers, into
+# Tools: RUSTC, BINDGEN, HOSTRUSTC, CC, HOSTCC and LLVM, from the
+# environment or from make's command line (make exports those), reach
+# Kbuild, and the version check below runs the same RUSTC. Without LLVM,
+# LLVM=1 is passed for a clang-built kernel and nothing for a GCC-built one.
 #
-#   ${RUST_DM_RDS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/rust-dm-rds}/kdir/<release>-<key>/
+# Before building, the rustc must print exactly the kernel's
+# CONFIG_RUSTC_VERSION_TEXT. A distribution's headers package may lack the
+# Rust metadata an external Rust module needs (rust/*.rmeta, libmacros.so):
+# Debian's does. Then the metadata is prepared once, from the matching
+# kernel source package and the headers' own .config, release and
+# Module.symvers, into
+#
+#   $CACHE/kdir/<release>-<key>/
 #
 # keyed on everything it depends on, and the build runs against that tree.
-# Before anything is prepared, the local rustc must print exactly the
-# kernel's CONFIG_RUSTC_VERSION_TEXT, and the source package must be the
-# headers' version.
+# CACHE is $RUST_DM_RDS_CACHE, else /var/cache/rust-dm-rds for root (DKMS
+# runs as root, maybe without HOME), else ${XDG_CACHE_HOME:-~/.cache}/rust-dm-rds.
+# A prepared tree goes when its kernel's /lib/modules/<release> does (checked
+# at every run; 'make install' also adds a kernel postrm hook that does it
+# at once), or when another key replaces it.
 #
-# Environment: RUSTC (default rustc); KSRC_TARBALL, the kernel source
-# tarball (default /usr/src/linux-source-<major>.<minor>.tar.xz, from
-# Debian's linux-source-<major>.<minor> package).
+# Before modules_install, every built module must carry KDIR's release in
+# its vermagic.
+#
+# Environment: KSRC_TARBALL, the kernel source tarball (default
+# /usr/src/linux-source-<major>.<minor>.tar.xz, from Debian's
+# linux-source-<major>.<minor> package).
 
 set -euo pipefail
 
@@ -28,8 +42,27 @@ die() {
 	exit 1
 }
 
+if [ -n "${RUST_DM_RDS_CACHE:-}" ]; then
+	cache=$RUST_DM_RDS_CACHE
+elif [ "$(id -u)" = 0 ]; then
+	cache=/var/cache/rust-dm-rds
+elif [ -n "${XDG_CACHE_HOME:-}${HOME:-}" ]; then
+	cache=${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds
+else
+	die "neither HOME nor XDG_CACHE_HOME is set: set RUST_DM_RDS_CACHE to a directory for the prepared kernel metadata"
+fi
+
+if [ "${1:-}" = --forget ]; then
+	case ${2:-} in
+	"") rm -rf "$cache/kdir" ;;
+	*/* | .*) die "--forget: '$2' is not a kernel release" ;;
+	*) rm -rf "$cache/kdir/$2"-* ;;
+	esac
+	exit 0
+fi
+
 [ $# -ge 2 ] || die "usage: scripts/kmake.sh KDIR TARGET... [VAR=VALUE...]"
-kdir=$1
+kdir=$1 kdir_arg=$1
 shift
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cfg=$kdir/.config
@@ -37,26 +70,39 @@ cfg=$kdir/.config
 [ -f "$cfg" ] || die "no kernel build tree at $kdir (it has no .config). Install the kernel's headers (Debian: apt install linux-headers-<release>) or pass KDIR=<kernel build tree>"
 grep -q '^CONFIG_RUST=y' "$cfg" ||
 	die "the kernel at $kdir has no Rust support (CONFIG_RUST is not set): these modules need a kernel built with CONFIG_RUST=y"
+release=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) ||
+	die "$kdir has no include/config/kernel.release: not a prepared kernel build tree"
 
-# The same compiler family as the kernel: clang-built kernels need LLVM=1,
-# GCC-built ones must not have it.
-llvm=()
-grep -q '^CONFIG_CC_IS_CLANG=y' "$cfg" && llvm=(LLVM=1)
+# The tools the user named, for Kbuild and for preparing the metadata.
+tools=()
+for v in RUSTC BINDGEN HOSTRUSTC CC HOSTCC LLVM; do
+	[ -n "${!v:-}" ] && tools+=("$v=${!v}")
+done
+[ -z "${LLVM:-}" ] && grep -q '^CONFIG_CC_IS_CLANG=y' "$cfg" && tools+=(LLVM=1)
 
 # A tree with Rust metadata is used as it is: a kernel tree built in
-# place, or a headers package that ships the metadata (Arch, Ubuntu).
+# place, or a headers package that ships the metadata (Arch; Ubuntu's
+# linux-lib-rust-<release>).
 has_rust_metadata() { [ -f "$1/rust/libkernel.rmeta" ] && [ -f "$1/rust/libmacros.so" ]; }
+
+# Prepared trees of kernels that are gone from /lib/modules.
+for d in "$cache"/kdir/*-*/; do
+	[ -d "$d" ] || continue
+	d=${d%/}
+	rel=${d##*/}
+	[ -e "/lib/modules/${rel%-*}" ] || rm -rf "$d"
+done
 
 # Only building needs the metadata (installing and cleaning do not).
 case " $* " in *" modules "*) need_rust=1 ;; *) need_rust=0 ;; esac
 
-if [ $need_rust = 1 ] && ! has_rust_metadata "$kdir"; then
-	release=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) ||
-		die "$kdir has no include/config/kernel.release: not a prepared kernel build tree"
+if [ $need_rust = 1 ]; then
 	want_rustc=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$cfg")
-	have_rustc=$("${RUSTC:-rustc}" --version 2>/dev/null || echo "no rustc found")
-	[ "$have_rustc" = "$want_rustc" ] || die "$release was built with '$want_rustc', but the local rustc is '$have_rustc'. Rust modules must be built with the kernel's exact rustc: install that version (Debian: the rustc and rust-src packages of the suite the kernel comes from), or set RUSTC"
+	have_rustc=$("${RUSTC:-rustc}" --version 2>/dev/null || echo "no rustc found at '${RUSTC:-rustc}'")
+	[ "$have_rustc" = "$want_rustc" ] || die "$release was built with '$want_rustc', but the rustc here is '$have_rustc'. Rust modules must be built with the kernel's exact rustc: install that version (Debian: the rustc and rust-src packages of the suite the kernel comes from), or name it with RUSTC=<path>"
+fi
 
+if [ $need_rust = 1 ] && ! has_rust_metadata "$kdir"; then
 	# The kernel version of the headers, from their Makefile.
 	hmk=$(sed -n 's/^include \(.*Makefile\)$/\1/p' "$kdir/Makefile" | head -n1)
 	kver=$(awk -F' = ' '$1 == "VERSION" { v = $2 } $1 == "PATCHLEVEL" { p = $2 }
@@ -82,9 +128,12 @@ if [ $need_rust = 1 ] && ! has_rust_metadata "$kdir"; then
 		[ "$hver" = "$sver" ] || die "the headers of $release are kernel $hver, but $tarball holds kernel ${sver:-unknown}. Install the source of the same version, or set KSRC_TARBALL"
 	fi
 
-	cache=${RUST_DM_RDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds}
+	# Keyed on what the tools are (their versions), not on where they are,
+	# and on the layout of the prepared tree (2: the slim one).
 	key=$({
-		echo "$release $hver $sver $have_rustc"
+		echo "layout 2 $release $hver $sver $have_rustc"
+		"${HOSTRUSTC:-rustc}" --version 2>&1 || true
+		"${BINDGEN:-bindgen}" --version 2>&1 || true
 		cat "$cfg" "$kdir/Module.symvers"
 		cat "$kdir/.kernelvariables" 2>/dev/null || true
 	} | sha256sum | cut -c1-16)
@@ -105,7 +154,7 @@ if [ $need_rust = 1 ] && ! has_rust_metadata "$kdir"; then
 		cp "$cfg" "$prep/linux/.config"
 		# Debian's Makefile reads the kernel's compiler and release from it.
 		[ -f "$kdir/.kernelvariables" ] && cp "$kdir/.kernelvariables" "$prep/linux/"
-		kmake=(make -C "$prep/linux" "${llvm[@]}" KERNELRELEASE="$release" -j"$(nproc)")
+		kmake=(make -C "$prep/linux" "${tools[@]}" KERNELRELEASE="$release" -j"$(nproc)")
 		"${kmake[@]}" olddefconfig >"$log" 2>&1 || die "make olddefconfig failed, see $log"
 		# The configuration must be the kernel's own: only the compiler's
 		# version may differ.
@@ -116,14 +165,42 @@ $cfgdiff
 (a different compiler? see $log)"
 		"${kmake[@]}" modules_prepare >>"$log" 2>&1 || die "make modules_prepare failed, see $log"
 		has_rust_metadata "$prep/linux" || die "modules_prepare built no Rust metadata, see $log"
-		cp "$kdir/Module.symvers" "$prep/linux/"
-		# Debian's headers ship vmlinux for its BTF: the modules' BTF
-		# is generated against it.
-		if [ -f "$kdir/vmlinux" ]; then cp "$kdir/vmlinux" "$prep/linux/"; fi
+		# Of the whole source (2 GB), keep what building external modules
+		# reads: the kernel's own list for headers packages, the Rust
+		# metadata, and the headers' Module.symvers and vmlinux (Debian
+		# ships vmlinux for its BTF, which the modules' BTF is built on).
+		"${kmake[@]}" run-command KBUILD_RUN_COMMAND="\$(srctree)/scripts/package/install-extmod-build $prep/build" \
+			>>"$log" 2>&1 || die "install-extmod-build failed, see $log"
+		(cd "$prep/linux" && cp -p --parents .config rust/*.rmeta rust/*.so $(ls rust/helpers/*.bc 2>/dev/null) \
+			"$prep/build/") || die "cannot copy the Rust metadata, see $log"
+		cp "$kdir/Module.symvers" "$prep/build/"
+		for f in vmlinux .kernelvariables; do
+			if [ -f "$kdir/$f" ]; then cp "$kdir/$f" "$prep/build/"; fi
+		done
+		rm -rf "$prep/linux"
+		mv "$prep/build" "$prep/linux"
 		touch "$prep/.stamp-prepared"
+		# Trees of this kernel under other keys are stale now.
+		for d in "$cache/kdir/$release"-*; do
+			[ "$d" = "$prep" ] || rm -rf "$d"
+		done
 	fi
 	kdir=$prep/linux
 fi
+
+case " $* " in *" modules_install "*)
+	# Install only what was built for this kernel: a module of another
+	# release would not load, and would hide the one that does.
+	[ -f "$repo/modules.order" ] || die "nothing is built here: run 'make KDIR=$kdir_arg' first"
+	while read -r o; do
+		o=${o%.o}
+		ko=$repo/${o%.ko}.ko
+		[ -f "$ko" ] || die "${ko##*/} is not built: run 'make KDIR=$kdir_arg' first"
+		built=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+		[ "$built" = "$release" ] || die "${ko##*/} was built for kernel $built, not for $release (the kernel at $kdir_arg): run 'make KDIR=$kdir_arg' before installing; nothing was installed"
+	done <"$repo/modules.order"
+	;;
+esac
 
 # modules_install signs with the kernel's own key when the kernel asks for
 # it; a headers package never has that key, so say so once instead of
@@ -138,4 +215,4 @@ if [[ " $* " == *" modules_install "* ]] && grep -q '^CONFIG_MODULE_SIG_ALL=y' "
 	fi
 fi
 
-exec make -C "$kdir" M="$repo" "${llvm[@]}" "$@" "${nosign[@]}"
+exec make -C "$kdir" M="$repo" "${tools[@]}" "$@" "${nosign[@]}"

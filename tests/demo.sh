@@ -14,7 +14,7 @@
 
 set -u
 cd "$(dirname "$0")" || exit 1
-export KO_DIR=${KO_DIR:-$(cd .. && pwd)}
+export KO_DIR=${KO_DIR:-$(cd .. && pwd)/tests/output/modules-debug}
 
 say() { printf '\n===== %s\n' "$*"; }
 

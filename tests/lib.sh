@@ -4,7 +4,8 @@
 #   . "$(dirname "$0")/lib.sh"
 #
 # It provides the kselftest KTAP helpers (ktap_*), plus:
-#   KO_DIR          where the built rust_*.ko files are (the repo top)
+#   KO_DIR          where the built rust_*.ko files are (default: those
+#                   built for the debug kernel, tests/output/modules-debug)
 #   MODS_RE         regex matching our module names
 #   check DESC CMD  one KTAP result: ok when CMD succeeds
 #   dmesg_mark      start a window of the kernel log, and forget the leaks
@@ -21,13 +22,15 @@
 #                   kernel log, whoever caused it, and says when lockdep or
 #                   kmemleak has switched itself off
 #   KNOWN_REPORT_RE reports matching this regex are tolerated (known upstream
-#                   issues; see ENVIRONMENT.md)
+#                   issues; rds_lib.sh names the one it knows)
+#   show_prepared_metadata  makes the Rust metadata prepared for Debian's
+#                   kernels visible at /var/cache/rust-dm-rds
 #   mod_remove M    unload M if it is loaded; a livepatch module is
 #                   disabled first and its transition waited for
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=${REPO:-$(dirname "$TESTS_DIR")}
-KO_DIR=${KO_DIR:-$REPO}
+KO_DIR=${KO_DIR:-$REPO/tests/output/modules-debug}
 MODS_RE=${MODS_RE:-'rust_dm_delay|rust_rds_ib_addr'}
 KNOWN_REPORT_RE=${KNOWN_REPORT_RE:-}
 
@@ -165,6 +168,22 @@ dmesg_clean() {
 		ok=1
 	fi
 	return $ok
+}
+
+# tests/vm/build.sh prepared the Rust metadata for Debian's kernels in the
+# chroot's /var/cache/rust-dm-rds, where scripts/kmake.sh finds it as root;
+# virtme-init hides /var/cache under a tmpfs. The chroot's copy, seen
+# through a plain bind of the root, goes back there under an overlay:
+# writable, and whatever the test changes vanishes with the boot.
+show_prepared_metadata() {
+	local c=/var/cache/rust-dm-rds t
+	mountpoint -q "$c" && return 0
+	t=$(mktemp -d /tmp/metadata.XXXXXX)
+	mkdir -p "$t/root" "$t/rw" "$c" &&
+		mount --bind / "$t/root" &&
+		[ -d "$t/root$c/kdir" ] &&
+		mount -t tmpfs metadata "$t/rw" && mkdir "$t/rw/upper" "$t/rw/work" &&
+		mount -t overlay metadata -o "lowerdir=$t/root$c,upperdir=$t/rw/upper,workdir=$t/rw/work" "$c"
 }
 
 [ "${LIB_NO_MARK:-}" = 1 ] || dmesg_mark

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the guest: runs selftest programs one by one, each under the
-# per-test timeout from tests/settings, and writes kselftest-style KTAP to
-# stdout and to OUTFILE.
+# per-test timeout from tests/settings (or its own "# timeout:" line), and
+# writes kselftest-style KTAP to stdout and to OUTFILE.
 #
 #   guest-run.sh OUTFILE PROG...
 
@@ -11,7 +11,7 @@ shift
 cd "$(dirname "$0")/.." || exit 1
 # The host passes its per-test timeout (run-tests.sh); by hand, settings'.
 timeout_s=${TIMEOUT_S:-$(sed -n 's/^timeout=//p' settings)}
-export KO_DIR=${KO_DIR:-$(cd .. && pwd)}
+export KO_DIR=${KO_DIR:-$(cd .. && pwd)/tests/output/modules-debug}
 
 run() {
 	local n t rc start reports
@@ -36,13 +36,16 @@ run() {
 		n=$((n + 1))
 		echo "# selftests: rust-dm-rds: $t"
 		start=$(date +%s)
-		timeout -k 10 "$timeout_s" "./$t" </dev/null 2>&1 | sed -u 's/^/# /'
+		# A program may ask for more in a "# timeout: SECONDS" line.
+		t_s=$(sed -n 's/^# timeout: *//p' "$t" | head -n1)
+		t_s=${t_s:-$timeout_s}
+		timeout -k 10 "$t_s" "./$t" </dev/null 2>&1 | sed -u 's/^/# /'
 		rc=${PIPESTATUS[0]}
 		echo "# took $(($(date +%s) - start)) s"
 		case $rc in
 		0) echo "ok $n selftests: rust-dm-rds: $t" ;;
 		4) echo "ok $n selftests: rust-dm-rds: $t # SKIP" ;;
-		124 | 137) echo "not ok $n selftests: rust-dm-rds: $t # TIMEOUT $timeout_s seconds" ;;
+		124 | 137) echo "not ok $n selftests: rust-dm-rds: $t # TIMEOUT $t_s seconds" ;;
 		*) echo "not ok $n selftests: rust-dm-rds: $t # exit=$rc" ;;
 		esac
 	done

@@ -4,10 +4,10 @@
 # Cache layout (all outside the repository):
 #   $CACHE/root/                  Debian sid chroot (the toolchain)
 #   $CACHE/root/kernel/<flavor>/  unpacked linux-source-7.2, built in place
-#   $CACHE/root/kernel/stock/     the stamp and release of Debian's own kernel,
-#                                 installed into the chroot as packages
-#   $CACHE/root/root/.cache/rust-dm-rds/kdir/  the Rust metadata prepared for
-#                                 it by scripts/kmake.sh (the chroot's cache)
+#   $CACHE/root/kernel/stock*/    the stamp and release of each of Debian's own
+#                                 kernels, installed into the chroot as packages
+#   $CACHE/root/var/cache/rust-dm-rds/kdir/  the Rust metadata prepared for
+#                                 them by scripts/kmake.sh (the chroot's cache)
 #   $CACHE/versions.txt           versions of the tools that matter
 #
 # CACHE defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds and is
@@ -19,6 +19,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${RUST_DM_RDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds}
 ROOT=$CACHE/root
 KSRC_PKG=linux-source-7.2
+# Debian's kernels with CONFIG_RUST=y (tests/vm/stock.sh): the stock flavors.
+STOCK_FLAVORS=(stock stock-rt stock-cloud)
 
 die() {
 	echo "error: $*" >&2
@@ -29,61 +31,48 @@ log() {
 	echo ">>> $*" >&2
 }
 
+# The Debian flavor of a stock flavor: stock is amd64, stock-rt rt-amd64.
+debian_flavor() { case $1 in stock) echo amd64 ;; *) echo "${1#stock-}-amd64" ;; esac; }
+
 # Path of a kernel flavor's tree, inside the chroot and seen from the host.
-# The stock flavor's is the headers' build tree.
+# A stock flavor's is the headers' build tree.
 kernel_dir() {
-	if [ "$1" = stock ]; then
-		echo "/lib/modules/$(stock_release)/build"
-	else
-		echo "/kernel/$1/linux"
-	fi
+	case $1 in
+	stock*) echo "/lib/modules/$(stock_release "$1")/build" ;;
+	*) echo "/kernel/$1/linux" ;;
+	esac
 }
 host_kernel_dir() { echo "$ROOT$(kernel_dir "$1")"; }
 
-# The release of the stock kernel (tests/vm/stock.sh installs it).
+# The release of stock flavor $1 (tests/vm/stock.sh installs it).
 stock_release() {
-	cat "$ROOT/kernel/stock/release" 2>/dev/null ||
-		die "no stock kernel: run 'make kernel-stock' first"
+	cat "$ROOT/kernel/$1/release" 2>/dev/null ||
+		die "no $1 kernel: run 'make kernel-stock' first"
 }
 
 # The kernel image a flavor boots, inside the chroot.
 kernel_image() {
-	if [ "$1" = stock ]; then
-		echo "/lib/modules/$(stock_release)/vmlinuz.unsigned"
-	else
-		echo "$(kernel_dir "$1")/arch/x86/boot/bzImage"
-	fi
+	case $1 in
+	stock*) echo "/lib/modules/$(stock_release "$1")/vmlinuz.unsigned" ;;
+	*) echo "$(kernel_dir "$1")/arch/x86/boot/bzImage" ;;
+	esac
 }
 
 # The stamp that identifies a flavor's kernel build.
 kernel_stamp() {
-	if [ "$1" = stock ]; then
-		cat "$ROOT/kernel/stock/.stamp-installed"
-	else
-		cat "$(host_kernel_dir "$1")/.stamp-built"
-	fi
+	case $1 in
+	stock*) cat "$ROOT/kernel/$1/.stamp-installed" ;;
+	*) cat "$(host_kernel_dir "$1")/.stamp-built" ;;
+	esac
 }
 
-# Where the modules for a flavor are built: the repository top for debug;
-# for the others a copy of the sources, so that the debug .ko stay.
-modules_dir() {
-	if [ "$1" = debug ]; then echo "$REPO"; else echo "$REPO/tests/output/modules-$1"; fi
-}
+# Where the modules for a flavor are built: a copy of the sources of its
+# own, so that the .ko at the repository top are only ever the user's.
+modules_dir() { echo "$REPO/tests/output/modules-$1"; }
 
 # Copies the module sources (with their timestamps, so Kbuild rebuilds only
 # what changed) into directory $1.
-copy_module_sources() {
-	local f
-	mkdir -p "$1/bindings" "$1/scripts"
-	cp -p "$REPO/Kbuild" "$REPO/Makefile" "$REPO/dkms.conf" "$REPO"/*.rs "$1/"
-	cp -p "$REPO/scripts/kmake.sh" "$1/scripts/"
-	for f in "$REPO"/bindings/*; do
-		case ${f##*/} in
-		bindings_generated.rs) ;;
-		*.rs | *.h | *.c | *.params) cp -p "$f" "$1/bindings/" ;;
-		esac
-	done
-}
+copy_module_sources() { make -s -C "$REPO" sources TO="$1"; }
 
 # Builds the C tools of the selftests and benchmarks (tests/*.c,
 # tests/bench/*.c), each into a program of the same name without .c next to
@@ -107,6 +96,9 @@ in_chroot() {
 	local extra=${VM_RODIR:-}
 	unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
 		root=$1 repo=$2 extra=$3; shift 3
+		# A mount of its own, so that inside the chroot "/" is a mount
+		# point in /proc/self/mountinfo (virtiofsd looks its root up there).
+		mount --bind "$root" "$root"
 		mount -t proc proc "$root/proc"
 		mount --rbind /sys "$root/sys"
 		mount --rbind /dev "$root/dev"

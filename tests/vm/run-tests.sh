@@ -7,12 +7,15 @@
 # A test program declares its group in a "# boot-group: NAME" line (default
 # "main"). Groups that need a fresh lockdep (nothing may have reported
 # before them) get a boot of their own that way. The groups boot the debug
-# kernel; without PROG arguments, one more boot, 'stock', runs STOCK_PROGS
-# (tests/Makefile) on Debian's own kernel with the modules built against
-# its headers (tests/vm/build.sh stock). With -f stock, every group boots
-# the stock kernel instead: the whole suite on Debian's kernel.
+# kernel. Without PROG arguments, each of Debian's kernels (STOCK_FLAVORS
+# in lib.sh) gets one boot more first, which runs its slice of the suite
+# (tests/Makefile: STOCK_PROGS, STOCK_RT_PROGS, STOCK_CLOUD_PROGS) with the
+# modules built against its headers (tests/vm/build.sh stock). With
+# -f FLAVOR, every group boots that kernel instead, as FLAVOR:GROUP, with
+# its slice's own programs added (and for stock, CHECK_STOCK_PROGS): the
+# whole suite on one of Debian's kernels.
 #
-#   run-tests.sh [-f stock] [PROG...]   (default: TEST_PROGS)
+#   run-tests.sh [-f FLAVOR] [PROG...]   (default: TEST_PROGS)
 #
 # STRESS=1 (make stress) runs STRESS_PROGS (tests/Makefile) at their full
 # counts instead, each with 12 times the timeout of tests/settings (the
@@ -39,23 +42,26 @@
 
 flavor=debug
 if [ "${1:-}" = -f ]; then
-	flavor=${2:?usage: run-tests.sh [-f stock] [PROG...]}
+	flavor=${2:?usage: run-tests.sh [-f FLAVOR] [PROG...]}
 	shift 2
 fi
 cd "$REPO/tests"
 progs=("$@")
-stock_progs=()
+slices=()
+# The programs of stock flavor $1's slice.
+slice_progs() { make -s --no-print-directory "list-$1"; }
 if [ "${STRESS:-0}" = 1 ] && [ ${#progs[@]} = 0 ]; then
 	read -ra progs <<<"$(make -s --no-print-directory list-stress)"
 elif [ ${#progs[@]} = 0 ]; then
 	read -ra progs <<<"$(make -s --no-print-directory list)"
-	read -ra stock_progs <<<"$(make -s --no-print-directory list-stock)"
-	if [ "$flavor" = stock ]; then
-		# The whole suite, and the stock-only programs.
-		for p in "${stock_progs[@]}"; do
+	if [ "$flavor" = debug ]; then
+		slices=("${STOCK_FLAVORS[@]}")
+	else
+		# The whole suite, the programs of the flavor's slice, and on
+		# amd64 those that only check-stock runs.
+		for p in $(slice_progs "$flavor") $([ "$flavor" = stock ] && make -s --no-print-directory list-check-stock); do
 			[[ " ${progs[*]} " == *" $p "* ]] || progs+=("$p")
 		done
-		stock_progs=()
 	fi
 fi
 [ ${#progs[@]} -gt 0 ] || die "no tests to run"
@@ -66,7 +72,8 @@ case $outdir in "$REPO"/*) ;; *) die "TEST_OUTDIR must be inside the repository 
 mkdir -p "$outdir"
 rm -f "$outdir"/ktap-*.txt "$outdir"/results-*.txt
 
-# A group of the stock flavor is named stock or stock-<group>.
+# A group that boots a flavor other than debug is named after it: a stock
+# flavor's slice by the flavor alone, a group of -f FLAVOR as FLAVOR:GROUP.
 declare -A group_progs
 groups=()
 add_prog() {
@@ -74,15 +81,23 @@ add_prog() {
 	[ -n "${group_progs[$1]:-}" ] || groups+=("$1")
 	group_progs[$1]+="$2 "
 }
-# The stock boot goes first: it is short, and RUN_TIMEOUT must not cut it.
-for p in "${stock_progs[@]}"; do add_prog stock "$p"; done
+# The slices go first: they are short, and RUN_TIMEOUT must not cut them.
+for f in "${slices[@]}"; do
+	for p in $(slice_progs "$f"); do add_prog "$f" "$p"; done
+done
 for p in "${progs[@]}"; do
 	g=$(sed -n 's/^# boot-group: *//p' "$p" | head -n1)
 	g=${g:-main}
-	[ "$flavor" = stock ] && g=stock-$g
+	[ "$flavor" = debug ] || g=$flavor:$g
 	add_prog "$g" "$p"
 done
-group_flavor() { case $1 in stock*) echo stock ;; *) echo debug ;; esac; }
+group_flavor() {
+	case $1 in
+	*:*) echo "${1%%:*}" ;;
+	stock*) echo "$1" ;;
+	*) echo debug ;;
+	esac
+}
 
 # What every program's outcome depends on: the test kernel, the toolchain,
 # and every tracked or new file of the module build and of tests/, except
@@ -96,7 +111,7 @@ common_key=$(
 	echo "STRESS=${STRESS:-0}"
 	git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf '*.rs' bindings scripts tests \
 		':!tests/bench' ':!*.md' |
-		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list list-stock)) |
+		grep -vxF -f <(printf 'tests/%s\n' "${progs[@]}" $(cd tests && make -s --no-print-directory list-all)) |
 		sort | while IFS= read -r f; do
 			[ -f "$f" ] && { echo "== $f"; cat "$f"; }
 		done
@@ -193,9 +208,14 @@ for g in "${groups[@]}"; do
 	[ ${#gp[@]} -gt 0 ] || continue
 	ktap=$outdir/ktap-$g.txt console=$outdir/console-$g.log
 	rm -f "$console"
-	# Whole-boot limit: every test may use its full timeout, plus boot
-	# time; and the whole run stays within RUN_TIMEOUT.
-	limit=$((${#gp[@]} * (timeout_s + 15) + 180))
+	# Whole-boot limit: every test may use its full timeout (its own
+	# "# timeout:" line, else settings'), plus boot time; and the whole run
+	# stays within RUN_TIMEOUT.
+	limit=180
+	for p in "${gp[@]}"; do
+		t=$(sed -n 's/^# timeout: *//p' "$p" | head -n1)
+		limit=$((limit + ${t:-$timeout_s} + 15))
+	done
 	left=$((run_end - $(date +%s)))
 	[ $left -lt $limit ] && limit=$left
 	if [ $limit -le 60 ]; then

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boots a test kernel with virtme-ng under TCG and runs a command in it.
 #
-#   vm.sh [-f debug|perf|stock] [-t SECONDS] [-l LOGFILE] [CMD...]
+#   vm.sh [-f FLAVOR] [-t SECONDS] [-l LOGFILE] [CMD...]
 #
+# FLAVOR: debug (the default), perf, perf-hz1000 (tests/vm/kernel.sh), or
+# one of Debian's kernels: stock, stock-rt, stock-cloud (tests/vm/stock.sh).
 # Without CMD it opens an interactive shell. The guest's root is the
 # toolchain chroot (read-only, with overlays); the repository is mounted
-# read-write at the same path as on the host, and so are the built .ko
-# files at its top. VM_RODIR=/dir adds one more host directory, read-only,
+# read-write at the same path as on the host. VM_RODIR=/dir adds one more host directory, read-only,
 # at the same path. VM_APPEND='ARGS' adds ARGS to the kernel command line.
 # The guest gets no network device.
 
@@ -19,17 +20,17 @@ while getopts "f:t:l:" o; do
 	f) flavor=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
 	l) logfile=$OPTARG ;;
-	*) die "usage: vm.sh [-f debug|perf|stock] [-t SECONDS] [-l LOGFILE] [CMD...]" ;;
+	*) die "usage: vm.sh [-f FLAVOR] [-t SECONDS] [-l LOGFILE] [CMD...]" ;;
 	esac
 done
 shift $((OPTIND - 1))
 
 image=$(kernel_image "$flavor")
-[ -f "$ROOT$image" ] || die "no $flavor kernel: run 'make kernel-$flavor' first"
+[ -f "$ROOT$image" ] || die "no $flavor kernel: run 'make kernel-${flavor/stock-*/stock}' first"
 # vng boots a kernel tree in place (its modules come from the tree), or an
 # image file with the modules of the root's /lib/modules.
 run=$image
-[ "$flavor" = stock ] || run=$(kernel_dir "$flavor")
+case $flavor in stock*) ;; *) run=$(kernel_dir "$flavor") ;; esac
 
 # The kernel log goes to the console (and to LOGFILE); a WARN does not
 # panic, so the suite can report it, but an oops stops the guest at once.
@@ -59,7 +60,17 @@ if [ "$flavor" = debug ]; then
 	append+=" rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose"
 	mem=1G
 fi
-args=(--run "$run" --disable-kvm --memory $mem --cpus 2 --rwdir "$REPO")
+args=(--run "$run" --disable-kvm --memory $mem --cpus 2)
+# The root and the repository are shared over 9p, what the boots were tuned
+# and measured on. Debian's cloud kernel has no 9p: its root comes over
+# virtio-fs (virtiofsd), and so does the repository (the chroot holds it),
+# on a writable bind of its own while the root's mount stays read-only.
+setup=
+if [ "$flavor" = stock-cloud ]; then
+	setup="mount -o remount,rw / && mount --bind $REPO $REPO && mount -o remount,ro,bind / && "
+else
+	args+=(--force-9p --rwdir "$REPO")
+fi
 [ -n "${VM_RODIR:-}" ] && args+=(--rodir "$VM_RODIR")
 args+=(--append "$append${VM_APPEND:+ $VM_APPEND}")
 
@@ -71,7 +82,7 @@ fi
 
 # With a log file, the kernel console goes into it too (--verbose).
 [ -n "$logfile" ] && args+=(--verbose)
-cmd="vng $(q "${args[@]}") --exec $(q "cd $REPO && $*")"
+cmd="vng $(q "${args[@]}") --exec $(q "${setup}cd $REPO && $*")"
 if [ "$timeout_s" != 0 ]; then
 	cmd="timeout -k 10 $timeout_s $cmd"
 fi

@@ -25,6 +25,8 @@ JOBS_TABLE='
 10mswrite       10     randwrite 1 1  1  psync  c,rust 2
 10mswriteasync  10     randwrite 1 32 64 libaio c,rust 5
 100usread       100us  randread  0 1  1  psync  rust 1
+250usread       250us  randread  0 1  1  psync  rust 3
+250uswrite      250us  randwrite 1 1  1  psync  rust 3
 100uswrite      100us  randwrite 1 1  1  psync  rust 1
 500usread       500us  randread  0 1  1  psync  rust 1
 500uswrite      500us  randwrite 1 1  1  psync  rust 1

@@ -67,7 +67,7 @@ endef
 define drop_machine_files
 	if [ -z "$$(find $(DESTDIR)/lib/modules/*/updates -name 'rust_dm_delay.ko*' 2>/dev/null)" ]; then \
 		rm -f $(MODPROBE_CONF) $(POSTRM_HOOK); \
-		rmdir --ignore-fail-on-non-empty $(dir $(POSTRM_HOOK)); fi
+		[ ! -d $(dir $(POSTRM_HOOK)) ] || rmdir --ignore-fail-on-non-empty $(dir $(POSTRM_HOOK)); fi
 endef
 
 install:

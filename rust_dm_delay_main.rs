@@ -14,16 +14,35 @@
 //! third. Offsets are in sectors, delays in milliseconds; as an extension, a
 //! delay may carry the unit `ms` or `us` (`250us`).
 //!
-//! A delayed bio waits in the FIFO of its class. All bios of a class have the
-//! same delay, so each FIFO is sorted by expiry: appending is O(1), and the
+//! A delayed bio waits in the FIFO of its class, and is due at its arrival
+//! plus the delay of its class *then in force*. All bios of a class share
+//! that delay, so each FIFO is sorted by expiry: appending is O(1), and the
 //! earliest expiry is at the head of one of the three FIFOs. One kernel
 //! thread per target sleeps until that expiry with hrtimer precision and then
 //! submits what is due.
 //!
+//! # Live delay changes
+//!
+//! `dmsetup message <dev> 0 delay <read|write|flush|all> <delay>` sets the
+//! delay of a class (the delay in the table's units) without a suspend. It
+//! applies to the bios that wait as well as to those to come, because a due
+//! time is computed from the delay in force: a shorter delay releases the
+//! waiting bios that are now due at once and the others sooner, a longer one
+//! holds them longer. This is what a fault-injection test expects when it
+//! says "the disk is now slow" or "the disk has recovered", and it keeps
+//! each FIFO sorted, so the order of release is still the order of arrival.
+//! No bio goes down before its arrival plus the delay in force when it goes.
+//! A bio that arrives with no delay while bios of its class wait queues
+//! behind them, due at once, so that it does not overtake them.
+//! `dmsetup table` shows the delays in force, with as many triples as it
+//! takes, so that reloading it reproduces them: a 3-argument table whose
+//! write delay was changed shows 9 arguments (with 6, flushes would follow
+//! writes), one whose write and flush delays were changed shows 6.
+//!
 //! The bios of one batch (those due at one wake-up of the worker, or all of
 //! them at a suspend) go down in order of arrival across the classes, as C
 //! submits them from its one list. Within a class, arrival order is expiry
-//! order (the class has one delay), so each FIFO is already sorted, and the
+//! order (the class has one delay at a time), so each FIFO is already sorted, and the
 //! batch is a merge of the three that looks only at their heads: O(1) per
 //! bio, no allocation. The arrival order is a sequence number that `map()`
 //! stores in the per-bio data.
@@ -33,8 +52,9 @@
 //! All mutable state of a target instance is in [`Queue`], behind the one
 //! mutex `Shared::queue`:
 //!
-//! - `map()` holds it only to check `delaying`, to number and append a bio,
-//!   and to lower `wake_at`; it never submits or sleeps under it.
+//! - `map()` holds it only to read the delay of the bio's class, to check
+//!   `delaying`, to number and append a bio, and to lower `wake_at`; it
+//!   never submits or sleeps under it.
 //! - The worker holds it only to take the due bios off the FIFOs (the due
 //!   head of each, still one list per class) and to set `wake_at`; it merges
 //!   and submits them after unlocking, and sleeps without it.
@@ -43,14 +63,19 @@
 //!   sees `delaying == false` and remaps its bio at once, so no bio is left
 //!   behind or delayed past the suspend.
 //! - `resume` holds it to set `delaying` again; `status` holds it to read
-//!   the FIFO lengths.
+//!   the FIFO lengths and the delays.
+//! - A message holds it to change a delay, and then moves `wake_at` earlier
+//!   when a waiting bio is now due sooner. A longer delay leaves `wake_at`:
+//!   the worker wakes once at the old deadline, finds nothing due, and
+//!   sleeps until the new one.
 //!
 //! `wake_at` is the time the worker sleeps until (`None`: no deadline). The
 //! worker sets it when it decides how long to sleep, and `map()` lowers it
 //! when it appends a bio that expires earlier; then `map()` sets the
 //! worker's alarm to that time, under the mutex, so that racing `map()`s
 //! leave it at the earliest. The worker is not woken before the bio is due:
-//! one wake-up per deadline. The worker never holds the mutex while it
+//! one wake-up per deadline (plus one for each message that lengthens a
+//! delay while bios wait). The worker never holds the mutex while it
 //! prepares to sleep; `bindings::kthread` documents why a kick is never lost.
 
 use bindings::{
@@ -61,6 +86,7 @@ use core::fmt::{self, Write};
 use kernel::{
     new_mutex,
     prelude::*,
+    str::BStr,
     sync::{Arc, Mutex},
     time::{Delta, Instant, Monotonic},
 };
@@ -106,8 +132,8 @@ enum Unit {
     Micros,
 }
 
-/// A delay as given in the table.
-#[derive(Clone, Copy)]
+/// A delay as given in the table or in a message.
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct DelayArg {
     value: u32,
     unit: Unit,
@@ -175,17 +201,36 @@ enum ClassId {
     Flush = 2,
 }
 
-/// One class of bios: where they go and how long they wait.
+/// The classes a `delay` message names: `read`, `write`, `flush` or `all`
+/// (in any case, as dm targets take their message keywords).
+fn message_classes(name: &[u8]) -> Option<&'static [ClassId]> {
+    const ALL: [(&[u8], &[ClassId]); 4] = [
+        (b"read", &[ClassId::Read]),
+        (b"write", &[ClassId::Write]),
+        (b"flush", &[ClassId::Flush]),
+        (b"all", &[ClassId::Read, ClassId::Write, ClassId::Flush]),
+    ];
+    ALL.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, ids)| ids)
+}
+
+/// One class of bios: where they go. Its delay is in [`Queue::delays`],
+/// where a message can change it.
 struct Class {
     dev: dm::DevId<Delay>,
     start: u64,
-    delay: DelayArg,
 }
 
 impl Class {
-    /// Builds a class from the triple at `args[first..first + 3]`, checking
-    /// the offset, then the delay, then opening the device, as C does.
-    fn new(ctx: &mut dm::Ctr<'_, Delay>, args: &dm::Args<'_>, first: usize) -> Result<Self> {
+    /// Builds a class, with its delay, from the triple at
+    /// `args[first..first + 3]`, checking the offset, then the delay, then
+    /// opening the device, as C does.
+    fn new(
+        ctx: &mut dm::Ctr<'_, Delay>,
+        args: &dm::Args<'_>,
+        first: usize,
+    ) -> Result<(Self, DelayArg)> {
         let arg = |i| args.get(first + i).ok_or(EINVAL);
         let start = parse_decimal(arg(1)?.to_bytes())
             .ok_or_else(|| ctx.fail(c"Invalid device sector", EINVAL))?;
@@ -194,13 +239,7 @@ impl Class {
         let dev = ctx
             .get_device(arg(0)?)
             .map_err(|e| ctx.fail(c"Device lookup failed", e))?;
-        Ok(Self { dev, start, delay })
-    }
-
-    /// Writes the class as a table triple.
-    fn emit(&self, ti: &DmTarget<Delay>, out: &mut dm::Status<'_>) {
-        let name = ti.dev(self.dev).name();
-        let _ = write!(out, "{} {} {}", name, self.start, self.delay);
+        Ok((Self { dev, start }, delay))
     }
 }
 
@@ -209,11 +248,12 @@ fn before(a: Instant<Monotonic>, b: Instant<Monotonic>) -> bool {
     (a - b).is_negative()
 }
 
-/// The per-bio data of a delayed bio: when it is due, and when it came.
+/// The per-bio data of a delayed bio: when it came, in time and in order.
+/// It is due at its arrival plus the delay of its class then in force.
 #[derive(Default, Clone, Copy)]
 struct PerBio {
-    /// The expiry; `None` until the bio is delayed.
-    expires: Option<Instant<Monotonic>>,
+    /// The arrival time; `None` until the bio is delayed.
+    arrived: Option<Instant<Monotonic>>,
     /// The arrival number among the delayed bios of the target: the order
     /// in which a batch goes down.
     seq: u64,
@@ -222,9 +262,13 @@ struct PerBio {
 /// The delayed bios and the state around them; see the locking rules in the
 /// crate documentation.
 struct Queue {
-    /// The delayed bios of each class (indexed by [`ClassId`]), in expiry
-    /// order. Their lengths are the in-flight counts of `status`.
+    /// The delayed bios of each class (indexed by [`ClassId`]), in arrival
+    /// order, which is expiry order: the class has one delay at a time. Their
+    /// lengths are the in-flight counts of `status`.
     pending: [dm::BioList<PerBio>; 3],
+    /// The delay of each class (indexed by [`ClassId`]): the table's, until
+    /// a message changes it.
+    delays: [DelayArg; 3],
     /// Whether bios are delayed; false while suspending and suspended.
     delaying: bool,
     /// The deadline the worker sleeps until, `None` when it has none.
@@ -241,6 +285,21 @@ struct Shared {
     queue: Mutex<Queue>,
 }
 
+impl Queue {
+    /// When the head of class `i` is due, `None` if the class has no bio.
+    fn head_due(&self, i: usize) -> Option<Instant<Monotonic>> {
+        let arrived = self.pending[i].front()?.arrived?;
+        Some(arrived + self.delays[i].delta())
+    }
+
+    /// The earliest time a head of any class is due, `None` without bios.
+    fn first_due(&self) -> Option<Instant<Monotonic>> {
+        (0..3)
+            .filter_map(|i| self.head_due(i))
+            .reduce(|a, b| if before(b, a) { b } else { a })
+    }
+}
+
 impl Shared {
     /// Takes the bios that are due off the FIFOs, and sets and returns the
     /// next deadline.
@@ -250,21 +309,14 @@ impl Shared {
     ) -> ([dm::BioList<PerBio>; 3], Option<Instant<Monotonic>>) {
         let mut due: [dm::BioList<PerBio>; 3] = Default::default();
         let mut q = self.queue.lock();
-        let mut next: Option<Instant<Monotonic>> = None;
-        for (pending, due) in q.pending.iter_mut().zip(due.iter_mut()) {
-            while let Some(expires) = pending.front().and_then(|d| d.expires) {
-                if before(now, expires) {
-                    next = Some(match next {
-                        Some(n) if before(n, expires) => n,
-                        _ => expires,
-                    });
-                    break;
-                }
-                if let Some(bio) = pending.pop_front() {
+        for (i, due) in due.iter_mut().enumerate() {
+            while q.head_due(i).is_some_and(|at| !before(now, at)) {
+                if let Some(bio) = q.pending[i].pop_front() {
                     due.push_back(bio);
                 }
             }
         }
+        let next = q.first_due();
         q.wake_at = next;
         (due, next)
     }
@@ -324,6 +376,71 @@ struct Delay {
     argc: usize,
 }
 
+impl Delay {
+    /// Handles `delay <class> <delay>`: sets the delay of the class, or of
+    /// all three, for the bios that wait and those to come.
+    fn set_delay(&self, args: &dm::Args<'_>) -> Result {
+        let word = |i| args.get(i).map_or(&b""[..], |a| a.to_bytes());
+        if !word(0).eq_ignore_ascii_case(b"delay") {
+            pr_err!(
+                "unknown message \"{}\": expected \"delay <read|write|flush|all> <delay>\"\n",
+                BStr::from_bytes(word(0))
+            );
+            return Err(EINVAL);
+        }
+        if args.len() != 3 {
+            pr_err!(
+                "message delay: takes 2 arguments, <read|write|flush|all> <delay>, not {}\n",
+                args.len() - 1
+            );
+            return Err(EINVAL);
+        }
+        let Some(ids) = message_classes(word(1)) else {
+            pr_err!(
+                "message delay: unknown class \"{}\": expected read, write, flush or all\n",
+                BStr::from_bytes(word(1))
+            );
+            return Err(EINVAL);
+        };
+        let Some(delay) = DelayArg::parse(word(2)) else {
+            pr_err!(
+                "message delay: invalid delay \"{}\": expected a whole number below 2^32, with no unit (ms), ms or us\n",
+                BStr::from_bytes(word(2))
+            );
+            return Err(EINVAL);
+        };
+        let mut q = self.shared.queue.lock();
+        for &id in ids {
+            q.delays[id as usize] = delay;
+        }
+        // A shorter delay makes bios due sooner: move the worker's alarm
+        // forward. A longer one leaves it, and the worker, woken for
+        // nothing, sleeps until the new first deadline.
+        if let Some(first) = q.first_due() {
+            if q.wake_at.is_none_or(|w| before(first, w)) {
+                q.wake_at = Some(first);
+                self.worker.kick_at(first);
+            }
+        }
+        Ok(())
+    }
+
+    /// How many table triples describe the delays in force: at least as
+    /// many as the table had, and more when a message made the delays of
+    /// classes that shared a triple differ.
+    fn triples(&self, delays: &[DelayArg; 3]) -> usize {
+        let [read, write, flush] = delays;
+        if self.argc == 9 || flush != write {
+            3
+        } else if self.argc == 6 || write != read {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+#[vtable]
 impl dm::Target for Delay {
     type PerBio = PerBio;
 
@@ -341,14 +458,15 @@ impl dm::Target for Delay {
         }
         // The first triple serves reads; writes use the second if given, and
         // flushes the last one given.
-        let read = Class::new(ctx, args, 0)?;
-        let write = Class::new(ctx, args, if argc >= 6 { 3 } else { 0 })?;
-        let flush = Class::new(ctx, args, argc - 3)?;
+        let (read, rdelay) = Class::new(ctx, args, 0)?;
+        let (write, wdelay) = Class::new(ctx, args, if argc >= 6 { 3 } else { 0 })?;
+        let (flush, fdelay) = Class::new(ctx, args, argc - 3)?;
 
         let shared = Arc::pin_init(
             pin_init!(Shared {
                 queue <- new_mutex!(Queue {
                     pending: Default::default(),
+                    delays: [rdelay, wdelay, fdelay],
                     delaying: true,
                     wake_at: None,
                     next_seq: 0,
@@ -384,20 +502,20 @@ impl dm::Target for Delay {
         let sector = class.start.wrapping_add(ti.target_offset(bio.sector()));
         bio.remap(ti.dev(class.dev), sector);
 
-        let delta = class.delay.delta();
-        if delta.is_zero() {
-            return Mapped::Remapped(bio);
-        }
         let mut q = self.shared.queue.lock();
-        if !q.delaying {
+        let delta = q.delays[id as usize].delta();
+        // A bio with no delay goes down at once, unless bios of its class
+        // still wait (a message set the delay to 0): then it queues behind
+        // them, due at once, so that it does not overtake them.
+        if !q.delaying || (delta.is_zero() && q.pending[id as usize].len() == 0) {
             return Mapped::Remapped(bio);
         }
-        // The expiry and the arrival number are taken under the lock,
-        // so that each FIFO stays sorted even when several CPUs append
-        // at once.
-        let expires = Instant::now() + delta;
+        // The arrival time and number are taken under the lock, so that
+        // each FIFO stays sorted even when several CPUs append at once.
+        let now = Instant::now();
+        let expires = now + delta;
         *bio.data_mut() = PerBio {
-            expires: Some(expires),
+            arrived: Some(now),
             seq: q.next_seq,
         };
         q.next_seq = q.next_seq.wrapping_add(1);
@@ -417,11 +535,12 @@ impl dm::Target for Delay {
                 let _ = write!(out, "{} {} {}", r.len(), w.len(), f.len());
             }
             StatusType::Table => {
-                for (i, class) in self.classes.iter().take(self.argc / 3).enumerate() {
-                    if i > 0 {
-                        let _ = out.write_str(" ");
-                    }
-                    class.emit(ti, out);
+                let delays = self.shared.queue.lock().delays;
+                let n = self.triples(&delays);
+                for (i, (class, delay)) in self.classes.iter().zip(delays).take(n).enumerate() {
+                    let sep = if i > 0 { " " } else { "" };
+                    let name = ti.dev(class.dev).name();
+                    let _ = write!(out, "{sep}{name} {} {delay}", class.start);
                 }
             }
             // Like C, the target measures nothing of its own.
@@ -442,6 +561,10 @@ impl dm::Target for Delay {
 
     fn presuspend(&self) {
         submit(self.shared.stop_delaying());
+    }
+
+    fn message(&self, _ti: &DmTarget<Self>, args: &dm::Args<'_>) -> Result {
+        self.set_delay(args)
     }
 
     fn presuspend_undo(&self) {

@@ -35,6 +35,11 @@ use kernel::{error::to_result, ffi, prelude::*, types::Opaque, ThisModule};
 /// The value returned by [`Target::ctr`] is one target instance (one table
 /// line). Device-mapper calls [`Target::map`] concurrently on many CPUs, the
 /// other methods from process context.
+///
+/// Implementations carry `#[vtable]`, so that device-mapper sees only the
+/// optional callbacks a target provides (`dmsetup message` says "target
+/// does not support messages" to a target without [`Target::message`]).
+#[vtable]
 pub(crate) trait Target: Sized + Send + Sync {
     /// Data that device-mapper keeps next to every bio mapped by the target.
     ///
@@ -82,6 +87,16 @@ pub(crate) trait Target: Sized + Send + Sync {
 
     /// Called when the device is resumed.
     fn resume(&self) {}
+
+    /// Handles a message (`dmsetup message <dev> <sector> <args>...`), whose
+    /// words are `args`. A message device-mapper itself does not know
+    /// reaches the target of the table line at `<sector>`.
+    ///
+    /// A refused message fails with `EINVAL` after logging why, and changes
+    /// nothing.
+    fn message(&self, _ti: &DmTarget<Self>, _args: &Args<'_>) -> Result {
+        build_error!("the target has no messages")
+    }
 
     /// Reports the zones of the underlying zoned device.
     fn report_zones(
@@ -260,12 +275,34 @@ impl<T: Target> Ctr<'_, T> {
     }
 }
 
-/// The arguments of a table line.
+/// The arguments of a table line or of a message.
+///
+/// # Invariants
+///
+/// Every pointer in `argv` is a NUL-terminated string, valid and unchanged
+/// for `'a`.
 pub(crate) struct Args<'a> {
     argv: &'a [*mut ffi::c_char],
 }
 
 impl<'a> Args<'a> {
+    /// Wraps the argument vector device-mapper passes to a callback.
+    ///
+    /// # Safety
+    ///
+    /// Unless `argc` is 0 or `argv` is null, `argv` points to `argc` pointers
+    /// to NUL-terminated strings, all valid and unchanged for `'a`.
+    unsafe fn from_raw(argc: ffi::c_uint, argv: *mut *mut ffi::c_char) -> Self {
+        let argv: &[*mut ffi::c_char] = if argc == 0 || argv.is_null() {
+            &[]
+        } else {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { core::slice::from_raw_parts(argv, argc as usize) }
+        };
+        // INVARIANT: Guaranteed by the caller.
+        Self { argv }
+    }
+
     /// The number of arguments.
     pub(crate) fn len(&self) -> usize {
         self.argv.len()
@@ -273,8 +310,7 @@ impl<'a> Args<'a> {
 
     /// Argument `i`, if there is one.
     pub(crate) fn get(&self, i: usize) -> Option<&'a CStr> {
-        // SAFETY: device-mapper passes NUL-terminated strings that live as
-        // long as the constructor runs.
+        // SAFETY: By the type invariant, the string is valid for `'a`.
         self.argv.get(i).map(|&p| unsafe { CStr::from_char_ptr(p) })
     }
 }
@@ -694,6 +730,11 @@ impl<T: Target> Registration<T> {
                     resume: Some(resume_callback::<T>),
                     status: Some(status_callback::<T>),
                     iterate_devices: Some(iterate_devices_callback::<T>),
+                    message: if T::HAS_MESSAGE {
+                        Some(message_callback::<T>)
+                    } else {
+                        None
+                    },
                     ..Default::default()
                 };
                 #[cfg(CONFIG_BLK_DEV_ZONED)]
@@ -748,13 +789,9 @@ unsafe extern "C" fn ctr_callback<T: Target>(
     argc: ffi::c_uint,
     argv: *mut *mut ffi::c_char,
 ) -> ffi::c_int {
-    let argv: &[*mut ffi::c_char] = if argc == 0 || argv.is_null() {
-        &[]
-    } else {
-        // SAFETY: device-mapper passes `argc` valid argument pointers.
-        unsafe { core::slice::from_raw_parts(argv, argc as usize) }
-    };
-    let args = Args { argv };
+    // SAFETY: device-mapper passes `argc` valid strings that live as long
+    // as this call.
+    let args = unsafe { Args::from_raw(argc, argv) };
     let Some(ti_nn) = NonNull::new(ti) else {
         return EINVAL.to_errno();
     };
@@ -916,6 +953,33 @@ unsafe extern "C" fn status_callback<T: Target>(
     // SAFETY: dm asks only constructed instances for their status.
     let (target, dm_ti) = unsafe { instance::<T>(ti) };
     target.status(dm_ti, kind, &mut out);
+}
+
+/// The `message` callback: hands the words after the sector to
+/// [`Target::message`]. The target writes no result text.
+///
+/// # Safety
+///
+/// Only device-mapper calls it, through the target type table that
+/// [`Registration`] registers for `T`, with a `ti` that [`ctr_callback`]
+/// constructed and `argc` valid argument strings at `argv`.
+unsafe extern "C" fn message_callback<T: Target>(
+    ti: *mut raw::dm_target,
+    argc: ffi::c_uint,
+    argv: *mut *mut ffi::c_char,
+    _result: *mut ffi::c_char,
+    _maxlen: ffi::c_uint,
+) -> ffi::c_int {
+    // SAFETY: device-mapper passes `argc` valid strings that live as long
+    // as this call.
+    let args = unsafe { Args::from_raw(argc, argv) };
+    // SAFETY: dm sends messages only to constructed instances of the live
+    // table, which it keeps alive for the call.
+    let (target, dm_ti) = unsafe { instance::<T>(ti) };
+    match target.message(dm_ti, &args) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// The `iterate_devices` callback.

@@ -13,6 +13,14 @@
 #   load_rust        loads rust_dm_delay (unloading the C dm_delay first)
 #   wait_status NAME FIELDS VALUE  waits until those status fields read VALUE
 #   held_devs DEV... sets HELD to those of DEV... that dm holds
+#   fio_verify_start DEV JOBS [FIO_OPTION...]  starts fio on DEV in the
+#                    background: JOBS jobs x iodepth 8 of random 4 KiB
+#                    writes, each 1 MiB apart from 1 MiB on, verified by
+#                    crc32c as they go
+#   fio_verify_stop [NAME]  stops it (first handing down the bios waiting in
+#                    dm device NAME by a suspend, so that fio need not wait
+#                    out their delays); true when no I/O or verify error
+#                    stopped it
 #   cut_modules REL  mounts over /lib/modules/REL a copy cut down to dm
 #   autoload DEV     creates a delay table over DEV with no delay module
 #                    loaded, so that dm loads one; prints which one
@@ -99,6 +107,27 @@ held_devs() {
 		[ -e "${h[0]}" ] && HELD+="$d "
 	done
 	return 0
+}
+
+fio_verify_start() {
+	FIO_JOBS=$2
+	fio --name=verify --filename="$1" --direct=1 --ioengine=libaio --thread --iodepth=8 \
+		"${@:3}" --numjobs="$2" --rw=randwrite --bs=4k --offset=1m --size=1m --offset_increment=1m \
+		--verify=crc32c --verify_backlog=16 --verify_fatal=1 --time_based --runtime=3600 \
+		--group_reporting --output="$DMD_WORK/fio.log" >/dev/null 2>&1 &
+	FIO_PID=$!
+}
+
+# fio exits non-zero on SIGINT; its job line says "err= 0:" when no I/O or
+# verify error stopped it (a bad block is "err=84", EILSEQ).
+fio_verify_stop() {
+	kill -INT "$FIO_PID" 2>/dev/null
+	[ -z "${1:-}" ] || { $DMS suspend "$1" && $DMS resume "$1"; }
+	wait "$FIO_PID"
+	grep -q "jobs=$FIO_JOBS): err= 0:" "$DMD_WORK/fio.log" &&
+		! grep -qi "verify.*bad\|verify failed" "$DMD_WORK/fio.log" && return 0
+	sed 's/^/# fio: /' "$DMD_WORK/fio.log" | tail -n 20
+	return 1
 }
 
 # The guest reads /lib/modules over 9p, where depmod over Debian's 4,000

@@ -298,6 +298,14 @@ impl Queue {
             .filter_map(|i| self.head_due(i))
             .reduce(|a, b| if before(b, a) { b } else { a })
     }
+
+    /// Takes the head of class `i` off its FIFO if it is due at `now`.
+    fn pop_due(&mut self, i: usize, now: Instant<Monotonic>) -> Option<Bio<'static, PerBio>> {
+        if before(now, self.head_due(i)?) {
+            return None;
+        }
+        self.pending[i].pop_front()
+    }
 }
 
 impl Shared {
@@ -310,10 +318,8 @@ impl Shared {
         let mut due: [dm::BioList<PerBio>; 3] = Default::default();
         let mut q = self.queue.lock();
         for (i, due) in due.iter_mut().enumerate() {
-            while q.head_due(i).is_some_and(|at| !before(now, at)) {
-                if let Some(bio) = q.pending[i].pop_front() {
-                    due.push_back(bio);
-                }
+            while let Some(bio) = q.pop_due(i, now) {
+                due.push_back(bio);
             }
         }
         let next = q.first_due();

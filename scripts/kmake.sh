@@ -95,6 +95,7 @@ done
 
 # Only building needs the metadata (installing and cleaning do not).
 case " $* " in *" modules "*) need_rust=1 ;; *) need_rust=0 ;; esac
+case " $* " in *" modules_install "*) installing=1 ;; *) installing=0 ;; esac
 
 if [ $need_rust = 1 ]; then
 	want_rustc=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$cfg")
@@ -188,7 +189,7 @@ $cfgdiff
 	kdir=$prep/linux
 fi
 
-case " $* " in *" modules_install "*)
+if [ $installing = 1 ]; then
 	# Install only what was built for this kernel: a module of another
 	# release would not load, and would hide the one that does.
 	[ -f "$repo/modules.order" ] || die "nothing is built here: run 'make KDIR=$kdir_arg' first"
@@ -199,14 +200,13 @@ case " $* " in *" modules_install "*)
 		built=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
 		[ "$built" = "$release" ] || die "${ko##*/} was built for kernel $built, not for $release (the kernel at $kdir_arg): run 'make KDIR=$kdir_arg' before installing; nothing was installed"
 	done <"$repo/modules.order"
-	;;
-esac
+fi
 
 # modules_install signs with the kernel's own key when the kernel asks for
 # it; a headers package never has that key, so say so once instead of
 # letting sign-file fail for every module.
 nosign=()
-if [[ " $* " == *" modules_install "* ]] && grep -q '^CONFIG_MODULE_SIG_ALL=y' "$cfg"; then
+if [ $installing = 1 ] && grep -q '^CONFIG_MODULE_SIG_ALL=y' "$cfg"; then
 	key=$(sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$/\1/p' "$cfg")
 	case $key in /* | pkcs11:*) ;; *) key=$kdir/$key ;; esac
 	if [[ $key != pkcs11:* ]] && [ ! -f "$key" ]; then

@@ -50,7 +50,12 @@
 //! # Locking
 //!
 //! All mutable state of a target instance is in [`Queue`], behind the one
-//! mutex `Shared::queue`:
+//! spinlock `Shared::queue`. Every critical section below is a few pointer
+//! and integer updates, and arms an hrtimer at most: nothing under the lock
+//! allocates, submits or sleeps, so a spinning waiter is never kept waiting
+//! long, and `map()` on many CPUs does not pay a mutex's sleep and wake-up
+//! when they meet. (C's dm-delay keeps its list under a spinlock too; on
+//! PREEMPT_RT the lock is a sleeping one, as every `spinlock_t` is.)
 //!
 //! - `map()` holds it only to read the delay of the bio's class, to check
 //!   `delaying`, to number and append a bio, and to lower `wake_at`; it
@@ -72,10 +77,10 @@
 //! `wake_at` is the time the worker sleeps until (`None`: no deadline). The
 //! worker sets it when it decides how long to sleep, and `map()` lowers it
 //! when it appends a bio that expires earlier; then `map()` sets the
-//! worker's alarm to that time, under the mutex, so that racing `map()`s
+//! worker's alarm to that time, under the lock, so that racing `map()`s
 //! leave it at the earliest. The worker is not woken before the bio is due:
 //! one wake-up per deadline (plus one for each message that lengthens a
-//! delay while bios wait). The worker never holds the mutex while it
+//! delay while bios wait). The worker never holds the lock while it
 //! prepares to sleep; `bindings::kthread` documents why a kick is never lost.
 
 use bindings::{
@@ -84,10 +89,10 @@ use bindings::{
 };
 use core::fmt::{self, Write};
 use kernel::{
-    new_mutex,
+    new_spinlock,
     prelude::*,
     str::BStr,
-    sync::{Arc, Mutex},
+    sync::{Arc, SpinLock},
     time::{Delta, Instant, Monotonic},
 };
 
@@ -282,7 +287,7 @@ struct Queue {
 #[pin_data]
 struct Shared {
     #[pin]
-    queue: Mutex<Queue>,
+    queue: SpinLock<Queue>,
 }
 
 impl Queue {
@@ -470,7 +475,7 @@ impl dm::Target for Delay {
 
         let shared = Arc::pin_init(
             pin_init!(Shared {
-                queue <- new_mutex!(Queue {
+                queue <- new_spinlock!(Queue {
                     pending: Default::default(),
                     delays: [rdelay, wdelay, fdelay],
                     delaying: true,

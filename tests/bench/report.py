@@ -13,7 +13,7 @@ import re
 import sys
 
 PCTS = {"p50": "50.000000", "p99": "99.000000", "p99_9": "99.900000"}
-WORKER_KEYS = ["cpu_ms_per_s", "cpu_ms_per_s_schedstat", "wakeups_per_io"]
+WORKER_KEYS = ["cpu_ms_per_s", "cpu_ms_per_s_schedstat", "cpu_us_per_io", "wakeups_per_io"]
 RATIO_KEYS = ["iops", "pct_of_max", "mean", "p50", "p99", "p99_9"] + WORKER_KEYS
 IMPL_NAME = {"rust": "ours (rust_dm_delay)", "c": "C (dm_delay)"}
 # A line of the stage trace, and the stages of an I/O: fio queues the bio on the delay
@@ -97,6 +97,7 @@ def result(run, raw, theo):
                worker={"comm": run["comm"], "pid": number(run["pid"]), "threads": int(run["nworkers"]),
                        "cpu_ms_per_s": per("ticks", runtime_s, lambda d: d * 1000 / int(run["clk_tck"])),
                        "cpu_ms_per_s_schedstat": per("ns", runtime_s, lambda d: d / 1e6),
+                       "cpu_us_per_io": per("ns", ios, lambda d: d / 1e3),
                        "wakeups_per_io": per("runs", ios)})
     return res
 
@@ -298,6 +299,7 @@ def job_table(j):
             "min %(min).0f, p50 %(p50).0f, p99 %(p99).0f" % tf + " | " * (len(res) - 1 + both)))
     out += [row("worker CPU, ms per s of I/O (/proc/pid/%s)" % src, "worker." + k, fmt, k) for k, fmt, src in (
         ("cpu_ms_per_s", f1, "stat utime+stime"), ("cpu_ms_per_s_schedstat", f2, "schedstat"))]
+    out.append(row("worker CPU, µs per I/O (/proc/pid/schedstat)", "worker.cpu_us_per_io", f1, "cpu_us_per_io"))
     out += [row("worker wake-ups per I/O (/proc/pid/schedstat)", "worker.wakeups_per_io", f2, "wakeups_per_io"),
             row("device I/Os per fio I/O", "device_per_fio_io", f2)]
     return out + [x for k, r in res.items() if "iops" not in r

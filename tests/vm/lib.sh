@@ -71,8 +71,8 @@ kernel_stamp() {
 modules_dir() { echo "$REPO/tests/output/modules-$1"; }
 
 # Copies the module sources (with their timestamps, so Kbuild rebuilds only
-# what changed) into directory $1. Without MAKEFLAGS: under 'make check'
-# (make -j2) it names a jobserver this make cannot reach, and make warns.
+# what changed) into directory $1. Without MAKEFLAGS: under a parallel make
+# (make -j2 check) it names a jobserver this make cannot reach, and make warns.
 copy_module_sources() { env -u MAKEFLAGS make -s -C "$REPO" sources TO="$1"; }
 
 # Builds the C tools of the selftests and benchmarks (tests/*.c,

@@ -34,7 +34,7 @@ KMAKE := scripts/kmake.sh $(KDIR)
 
 .PHONY: modules clean install uninstall sources dkms-install dkms-uninstall rustfmt rustfmtcheck \
 	toolchain kernel kernel-perf kernel-perf-hz1000 kernel-stock test-modules \
-	modules-stock check check-stock stress vm shell demo bench bench-hz1000 bench-stock bench-rt
+	check check-stock stress vm shell demo bench bench-hz1000 bench-stock bench-rt
 
 modules:
 	$(KMAKE) modules
@@ -136,18 +136,11 @@ kernel-stock: toolchain
 test-modules: kernel
 	$(VM)/build.sh debug
 
-# Our modules for each of Debian's Rust kernels (the first time, their
-# Rust metadata is prepared too: tests/vm/build.sh, scripts/kmake.sh).
-modules-stock: kernel-stock
-	$(VM)/build.sh stock
-
 # The suite runs on the debug test kernel (groups main and rds), and a
-# slice of it on each of Debian's Rust kernels (tests/Makefile). The debug
-# kernel and the modules for Debian's kernels build side by side: both
-# have long single-threaded Rust steps, which leave a core idle.
-check:
-	$(MAKE) --no-print-directory -j2 kernel modules-stock
+# slice of it on each of Debian's Rust kernels (tests/Makefile).
+check: kernel kernel-stock
 	$(VM)/build.sh debug
+	$(VM)/build.sh stock
 	$(VM)/run-tests.sh
 
 # The stress programs at their full counts (tests/Makefile: STRESS_PROGS).

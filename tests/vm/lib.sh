@@ -14,6 +14,10 @@
 # overridden by the one environment variable RUST_DM_RDS_CACHE.
 
 set -euo pipefail
+# The scripts' own host-side makes (make sources, the test lists) are not
+# jobs of the make that started them: under a parallel one (make -j2 check)
+# its MAKEFLAGS names a jobserver they cannot reach, and each would warn.
+unset MAKEFLAGS
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${RUST_DM_RDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm-rds}
@@ -71,9 +75,8 @@ kernel_stamp() {
 modules_dir() { echo "$REPO/tests/output/modules-$1"; }
 
 # Copies the module sources (with their timestamps, so Kbuild rebuilds only
-# what changed) into directory $1. Without MAKEFLAGS: under a parallel make
-# (make -j2 check) it names a jobserver this make cannot reach, and make warns.
-copy_module_sources() { env -u MAKEFLAGS make -s -C "$REPO" sources TO="$1"; }
+# what changed) into directory $1.
+copy_module_sources() { make -s -C "$REPO" sources TO="$1"; }
 
 # Builds the C tools of the selftests and benchmarks (tests/*.c,
 # tests/bench/*.c), each into a program of the same name without .c next to
